@@ -1,0 +1,110 @@
+"""MsgFlashClient: owns the config, the session and the resources."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from types import TracebackType
+
+import aiohttp
+
+from ._config import ClientConfig, RetryPolicy, Timeouts
+from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
+from ._secret import Secret
+from ._session import Session
+from .resources.bulk_jobs import BulkJobs
+from .resources.contacts import Contacts
+from .resources.groups import Groups
+
+__all__ = ["MsgFlashClient"]
+
+logger = logging.getLogger("msgflash_async")
+
+DEFAULT_RATE_LIMIT = 10.0
+"""Requests per second per key, as documented; a 429 still wins over it."""
+
+
+class MsgFlashClient:
+    """An asyncio client for the MsgFlash API.
+
+    Open it once (``async with`` or just use it; the HTTP pool is created
+    lazily inside the running loop) and share it: every call goes through
+    one connection pool and one rate limiter. ``aclose()`` is idempotent;
+    an aiohttp ``session`` passed in is used and never closed.
+    """
+
+    def __init__(
+        self,
+        api_key: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        team_id: str | Secret | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        deadline: float | None = None,
+        max_retries: int = 3,
+        rate_limit: float | RateLimiter | None = DEFAULT_RATE_LIMIT,
+        pool_size: int = 64,
+        verify_ssl: bool = True,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.config = ClientConfig.build(
+            api_key,
+            base_url=base_url,
+            team_id=team_id,
+            timeouts=Timeouts(request=timeout, connect=connect_timeout, deadline=deadline),
+            retry=RetryPolicy(max_retries=max_retries),
+            pool_size=pool_size,
+            verify_ssl=verify_ssl,
+        )
+        if not verify_ssl:
+            logger.warning("TLS certificate verification is disabled for %s", self.base_url)
+        self.rate_limiter = _limiter(rate_limit)
+        self._session = Session(self.config, self.rate_limiter, session)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._session.closed else "open"
+        return f"<MsgFlashClient base_url={self.base_url!r} {state}>"
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    async def __aenter__(self) -> MsgFlashClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (if we own it). Safe to call more than once."""
+        await self._session.aclose()
+
+    @cached_property
+    def contacts(self) -> Contacts:
+        return Contacts(self._session)
+
+    @cached_property
+    def groups(self) -> Groups:
+        return Groups(self._session)
+
+    @cached_property
+    def bulk_jobs(self) -> BulkJobs:
+        return BulkJobs(self._session)
+
+
+def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter:
+    if rate_limit is None:
+        return NoRateLimit()
+    if isinstance(rate_limit, (int, float)):
+        return SlidingWindowLimiter(rate=rate_limit)
+    return rate_limit

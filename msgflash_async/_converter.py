@@ -1,0 +1,211 @@
+"""The one place wire names live: camelCase keys, ISO timestamps, open enums.
+
+``make_converter()`` builds a converter and ``configure_converter()`` teaches
+it our rules, so tests and users can build their own with the same behaviour.
+Structuring runs on a fast converter without detailed validation; only when
+that fails is the payload structured again with detailed validation, to name
+the model and field in the :class:`DecodeError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._exceptions import DecodeError
+from ._pagination import Page
+
+__all__ = [
+    "configure_converter",
+    "format_datetime",
+    "make_converter",
+    "parse_datetime",
+    "structure",
+    "structure_page",
+    "to_camel",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+# Python names that cannot be the wire name as they are.
+_RENAMES: dict[str, str] = {"from_": "from", "type_": "type"}
+
+
+def to_camel(name: str) -> str:
+    """``created_at`` -> ``createdAt``; ``from_`` -> ``from``."""
+    if name in _RENAMES:
+        return _RENAMES[name]
+    head, *rest = name.rstrip("_").split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def parse_datetime(value: Any, _: Any = None) -> dt.datetime:
+    """An ISO 8601 timestamp (``2026-04-01T10:00:00.000Z``) as an aware datetime."""
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """An aware datetime in the API's form: UTC, milliseconds, ``Z``."""
+    if value.tzinfo is None:
+        raise ValueError("datetimes sent to the API must be timezone-aware")
+    utc = value.astimezone(dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    # Ids are opaque strings; a number is accepted as one, a container is not.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return int(value)
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _renames(cls: type) -> dict[str, Any]:
+    return {f.name: override(rename=to_camel(f.name)) for f in attrs.fields(cls)}
+
+
+def configure_converter(converter: cattrs.Converter) -> None:
+    """Teach ``converter`` the wire rules of the MsgFlash API."""
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(dt.datetime, parse_datetime)
+    converter.register_unstructure_hook(dt.datetime, format_datetime)
+
+    def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
+        return make_dict_structure_fn(cls, converter, **_renames(cls))
+
+    def unstructure_factory(cls: type) -> Callable[[Any], Any]:
+        return make_dict_unstructure_fn(
+            cls, converter, _cattrs_omit_if_default=True, **_renames(cls)
+        )
+
+    converter.register_structure_hook_factory(attrs.has, structure_factory)
+    converter.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+
+
+def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
+    """A new converter configured for the API (unknown keys are ignored)."""
+    converter = cattrs.Converter(
+        forbid_extra_keys=False, detailed_validation=detailed_validation
+    )
+    configure_converter(converter)
+    return converter
+
+
+_FAST = make_converter()
+_DETAILED = make_converter(detailed_validation=True)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """``data`` as a ``cls``; any mismatch becomes a :class:`DecodeError`."""
+    try:
+        return _FAST.structure(data, cls)
+    except Exception:
+        raise _decode_error(data, cls) from None
+
+
+def unstructure(value: Any) -> Any:
+    """A model (or anything holding models) as JSON-ready wire data."""
+    return _FAST.unstructure(value)
+
+
+def _decode_error(data: Any, cls: type) -> DecodeError:
+    name = getattr(cls, "__name__", repr(cls))
+    try:
+        _DETAILED.structure(data, cls)
+    except Exception as exc:  # the detailed pass says where the payload went wrong
+        field, reason = _first_failure(exc)
+        return DecodeError(
+            f"response does not fit {name}: {field or '<root>'}: {reason}",
+            model=name,
+            field=field,
+        )
+    return DecodeError(f"response does not fit {name}", model=name)
+
+
+def _first_failure(exc: BaseException) -> tuple[str, str]:
+    path: list[str] = []
+    while isinstance(exc, cattrs.BaseValidationError) and exc.exceptions:
+        inner = exc.exceptions[0]
+        note = next(
+            (n for n in getattr(inner, "__notes__", []) if isinstance(n, str)), ""
+        )
+        key = _key_from_note(note)
+        if key:
+            path.append(key)
+        exc = inner
+    reason = f"missing" if isinstance(exc, KeyError) else str(exc)[:200]
+    return ".".join(path), reason or type(exc).__name__
+
+
+def _key_from_note(note: Any) -> str:
+    # cattrs notes read "Structuring class Contact @ attribute createdAt"
+    # or "Structuring typing.List[str] @ index 3".
+    text = str(note)
+    if "@ attribute " in text:
+        return text.rsplit("@ attribute ", 1)[1]
+    if "@ index " in text:
+        return f"[{text.rsplit('@ index ', 1)[1]}]"
+    if "@ key " in text:
+        return f"[{text.rsplit('@ key ', 1)[1]}]"
+    return ""
+
+
+def items_of(data: Any, list_keys: tuple[str, ...]) -> list[Any]:
+    """The list inside a list answer, trying each documented or likely key."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, Mapping):
+        for key in list_keys:
+            value = data.get(key)
+            if isinstance(value, list):
+                return value
+    raise DecodeError(
+        f"list answer has none of the keys {list(list_keys)}", model="Page", field=list_keys[0]
+    )
+
+
+def structure_page(data: Any, model: type[T], list_keys: tuple[str, ...]) -> Page[T]:
+    """A :class:`Page` from ``{<listKey>: [...], nextCursor, hasMore, total?}``."""
+    items = structure(items_of(data, list_keys), list[model])  # type: ignore[valid-type]
+    meta: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    next_cursor = meta.get("nextCursor")
+    total = meta.get("total")
+    return Page(
+        items=items,
+        next_cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
+        has_more=bool(meta.get("hasMore", next_cursor is not None)),
+        total=total if isinstance(total, int) else None,
+    )

@@ -1,0 +1,315 @@
+"""The error tree of msgflash_async.
+
+Every failure the SDK raises is a :class:`MsgFlashError`. The tree follows the
+phase in which a call failed, then the HTTP status and MsgFlash ``error.code``
+of the answer::
+
+    MsgFlashError
+    ├── ConfigurationError            bad client set-up (key format, base URL, ...)
+    ├── ValidationError               bad argument, refused before any request
+    ├── ClientClosedError             the client was used after aclose()
+    ├── TransportError                no usable HTTP answer (.request_sent tells
+    │   │                             whether the request may have reached the server)
+    │   ├── ConnectError              could not connect: the request never left
+    │   ├── RequestTimeoutError       no answer within the per-attempt timeout
+    │   ├── ConnectionLostError       the connection dropped, or the body was cut
+    │   └── DeadlineExceededError     the overall deadline of a call (retries included)
+    ├── DecodeError                   an answer that does not fit the expected model
+    ├── APIError                      the server answered with an error envelope
+    │   ├── BadRequestError           400 (BAD_REQUEST)
+    │   │   ├── ServerValidationError 400 VALIDATION_ERROR
+    │   │   └── TemplateError         400 TEMPLATE_INVALID / _VARIABLES_MISSING / _CONTEXT_UNAVAILABLE
+    │   ├── AuthenticationError       401 UNAUTHORIZED
+    │   ├── PermissionDeniedError     403 FORBIDDEN, TEAM_*, INSTANCE_NOT_ASSIGNED
+    │   │   └── PlanLimitError        403 MAX_*, *_NOT_AVAILABLE_ON_PLAN, SUBSCRIPTION_INACTIVE
+    │   ├── NotFoundError             404 NOT_FOUND, TEAM_NOT_FOUND
+    │   ├── ConflictError             409 CONFLICT
+    │   ├── UnprocessableError        422 INVALID_DESTINATION
+    │   ├── RateLimitError            429 API_RATE_LIMIT_EXCEEDED (transient)
+    │   ├── QuotaExceededError        429 MONTHLY_*_QUOTA_EXCEEDED (not transient)
+    │   └── ServerError               5xx INTERNAL_ERROR
+    │       └── ProviderError         502 PROVIDER_ERROR / _TIMEOUT / _UNAVAILABLE
+    ├── JobError                      a bulk job ended badly (.job carries it)
+    │   ├── JobFailedError
+    │   └── JobCancelledError
+    └── WebhookVerificationError      a webhook delivery whose signature does not hold
+
+Unknown codes fall back by HTTP status; unknown statuses fall back to
+:class:`APIError`. Only the standard library is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionLostError",
+    "DeadlineExceededError",
+    "DecodeError",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "MsgFlashError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PlanLimitError",
+    "ProviderError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ServerError",
+    "ServerValidationError",
+    "TemplateError",
+    "TransportError",
+    "UnprocessableError",
+    "ValidationError",
+    "WebhookVerificationError",
+    "error_class_for",
+]
+
+
+class MsgFlashError(Exception):
+    """Base class of every error raised by msgflash_async."""
+
+
+class ConfigurationError(MsgFlashError, ValueError):
+    """The client was set up in a way that cannot work; the message says how to fix it."""
+
+
+class ValidationError(MsgFlashError, ValueError):
+    """An argument breaks a documented rule; raised before any request is sent."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+class ClientClosedError(MsgFlashError, RuntimeError):
+    """The client was used after ``aclose()``."""
+
+
+class TransportError(MsgFlashError):
+    """No usable HTTP answer came back.
+
+    ``request_sent`` is False only when the request provably never reached the
+    server (so it is safe to send again); otherwise the outcome is unknown.
+    """
+
+    request_sent: bool = True
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        super().__init__(f"{message} ({method} {path})" if method else message)
+        self.method = method
+        self.path = path
+
+
+class ConnectError(TransportError):
+    """The connection could not be made; the request never left this process."""
+
+    request_sent = False
+
+
+class RequestTimeoutError(TransportError):
+    """No answer within the per-attempt timeout; the request may have been processed."""
+
+
+class ConnectionLostError(TransportError):
+    """The connection dropped after the request was sent, or the body was cut short."""
+
+
+class DeadlineExceededError(TransportError):
+    """The overall deadline of a logical call (all retries included) passed."""
+
+
+class DecodeError(MsgFlashError):
+    """A response body does not fit the model the SDK expected."""
+
+    def __init__(self, message: str, *, model: str = "", field: str = "") -> None:
+        super().__init__(message)
+        self.model = model
+        self.field = field
+
+
+class APIError(MsgFlashError):
+    """The API answered with an error; carries everything the server said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        details: Any = None,
+        method: str = "",
+        path: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.details = details
+        self.method = method
+        self.path = path
+        self.headers: Mapping[str, str] = dict(headers or {})
+
+    def __str__(self) -> str:
+        code = f" {self.code}" if self.code else ""
+        return f"{self.status}{code}: {self.message} ({self.method} {self.path})"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code!r}, "
+            f"message={self.message!r}, method={self.method!r}, path={self.path!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """400: the request is invalid."""
+
+
+class ServerValidationError(BadRequestError):
+    """400 VALIDATION_ERROR: the body failed the server's schema; see ``details``."""
+
+
+class TemplateError(BadRequestError):
+    """400 TEMPLATE_*: the template or its variables could not be rendered."""
+
+
+class AuthenticationError(APIError):
+    """401: the key is missing, invalid, revoked, or a team key lacks its team id."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key is valid but may not do this."""
+
+
+class PlanLimitError(PermissionDeniedError):
+    """403: the plan forbids this or a plan cap is reached."""
+
+
+class NotFoundError(APIError):
+    """404: missing, or outside your account or workspace."""
+
+
+class ConflictError(APIError):
+    """409: a uniqueness conflict (e.g. a duplicate group name)."""
+
+
+class UnprocessableError(APIError):
+    """422: e.g. INVALID_DESTINATION, a recipient number WhatsApp cannot reach."""
+
+
+class RateLimitError(APIError):
+    """429 API_RATE_LIMIT_EXCEEDED: more than the per-second limit; transient."""
+
+
+class QuotaExceededError(APIError):
+    """429 MONTHLY_*_QUOTA_EXCEEDED: will not clear until the period ends."""
+
+
+class ServerError(APIError):
+    """5xx: the server failed."""
+
+
+class ProviderError(ServerError):
+    """502 PROVIDER_*: the WhatsApp provider behind MsgFlash failed."""
+
+
+class JobError(MsgFlashError):
+    """A bulk job ended in ``failed`` or ``cancelled``; ``job`` is its last state."""
+
+    def __init__(self, message: str, *, job: Any) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class JobFailedError(JobError):
+    """The job ended with status ``failed``."""
+
+
+class JobCancelledError(JobError):
+    """The job ended with status ``cancelled``."""
+
+
+class WebhookVerificationError(MsgFlashError):
+    """A webhook delivery is missing its signature or the signature does not match."""
+
+
+_BY_CODE: dict[str, type[APIError]] = {
+    "BAD_REQUEST": BadRequestError,
+    "VALIDATION_ERROR": ServerValidationError,
+    "TEMPLATE_INVALID": TemplateError,
+    "TEMPLATE_VARIABLES_MISSING": TemplateError,
+    "TEMPLATE_CONTEXT_UNAVAILABLE": TemplateError,
+    "UNAUTHORIZED": AuthenticationError,
+    "FORBIDDEN": PermissionDeniedError,
+    "TEAM_KEY_REQUIRED": PermissionDeniedError,
+    "TEAM_KEY_NOT_ALLOWED": PermissionDeniedError,
+    "TEAM_ACCESS_DENIED": PermissionDeniedError,
+    "INSTANCE_NOT_ASSIGNED": PermissionDeniedError,
+    "BILLING_TEAM_MUTATION_FORBIDDEN": PermissionDeniedError,
+    "BILLING_PAYMENTS_TEAM_OWNER_ONLY": PermissionDeniedError,
+    "SUBSCRIPTION_INACTIVE": PlanLimitError,
+    "MAX_INSTANCES_REACHED": PlanLimitError,
+    "MAX_API_KEYS_REACHED": PlanLimitError,
+    "MAX_WEBHOOK_ENDPOINTS_REACHED": PlanLimitError,
+    "MAX_CONTACT_GROUPS_REACHED": PlanLimitError,
+    "API_KEYS_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
+    "WEBHOOKS_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
+    "CAMPAIGNS_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
+    "STATUSES_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
+    "FEATURE_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
+    "TEAM_FEATURE_UNAVAILABLE": PlanLimitError,
+    "TEAM_LIMIT_REACHED": PlanLimitError,
+    "TEAM_SEAT_LIMIT_REACHED": PlanLimitError,
+    "NOT_FOUND": NotFoundError,
+    "TEAM_NOT_FOUND": NotFoundError,
+    "CONFLICT": ConflictError,
+    "INVALID_DESTINATION": UnprocessableError,
+    "API_RATE_LIMIT_EXCEEDED": RateLimitError,
+    "MONTHLY_API_REQUEST_QUOTA_EXCEEDED": QuotaExceededError,
+    "MONTHLY_OUTBOUND_QUOTA_EXCEEDED": QuotaExceededError,
+    "INTERNAL_ERROR": ServerError,
+    "PROVIDER_ERROR": ProviderError,
+    "PROVIDER_TIMEOUT": ProviderError,
+    "PROVIDER_UNAVAILABLE": ProviderError,
+}
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableError,
+    429: RateLimitError,
+}
+
+
+def error_class_for(status: int, code: str | None) -> type[APIError]:
+    """The exception class for an error answer: by code first, then by status."""
+    if code is not None:
+        by_code = _BY_CODE.get(code)
+        if by_code is not None:
+            return by_code
+        if code.startswith("MONTHLY_") and code.endswith("_QUOTA_EXCEEDED"):
+            return QuotaExceededError
+        if code.startswith(("MAX_", "TEAM_")) or code.endswith("_NOT_AVAILABLE_ON_PLAN"):
+            return PlanLimitError if status == 403 else _BY_STATUS.get(status, APIError)
+        if code.startswith("TEMPLATE_"):
+            return TemplateError
+        if code.startswith("PROVIDER_"):
+            return ProviderError
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, APIError)

@@ -1,0 +1,179 @@
+"""Sans-I/O protocol: build request parts, decipher answers, decide retries.
+
+Nothing here touches a socket, so every rule is unit-tested with plain bytes.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import platform
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import quote
+
+from . import _json
+from ._exceptions import (
+    APIError,
+    ConnectError,
+    DeadlineExceededError,
+    DecodeError,
+    MsgFlashError,
+    RateLimitError,
+    TransportError,
+    ValidationError,
+    error_class_for,
+)
+from ._secret import Secret
+from ._version import __version__
+
+__all__ = [
+    "API_PREFIX",
+    "api_path",
+    "build_headers",
+    "decipher",
+    "error_from_response",
+    "is_idempotent",
+    "parse_retry_after",
+    "should_retry",
+    "user_agent",
+]
+
+API_PREFIX: Final = "/api/v1"
+_IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
+_SNIPPET = 200
+
+
+def user_agent(aiohttp_version: str) -> str:
+    """``msgflash-async/0.1.0 Python/3.11.7 aiohttp/3.10.0``."""
+    return (
+        f"msgflash-async/{__version__} Python/{platform.python_version()} "
+        f"aiohttp/{aiohttp_version}"
+    )
+
+
+def build_headers(api_key: Secret, team_id: Secret | None, agent: str) -> dict[str, str]:
+    """Headers sent on every call: ``x-api-key`` (never Authorization), team id, JSON."""
+    headers = {
+        "x-api-key": api_key.reveal(),
+        "Accept": "application/json",
+        "User-Agent": agent,
+    }
+    if team_id is not None:
+        headers["X-Team-Id"] = team_id.reveal()
+    return headers
+
+
+def api_path(*segments: str) -> str:
+    """``/api/v1/<segments>``, each caller-supplied segment quoted.
+
+    Ids are opaque, so they are quoted rather than checked: ``/``, ``?``, ``#``
+    and spaces cannot change the request path. Empty and dot segments would
+    be normalised away by URL handling, so they are refused.
+    """
+    parts = [API_PREFIX]
+    for segment in segments:
+        if not isinstance(segment, str) or segment in {"", ".", ".."}:
+            raise ValidationError(f"invalid id {segment!r}", field="id")
+        parts.append(quote(segment, safe=""))
+    return "/".join(parts)
+
+
+def is_idempotent(method: str) -> bool:
+    return method.upper() in _IDEMPOTENT
+
+
+def decipher(
+    status: int, headers: Mapping[str, str], body: bytes, *, method: str, path: str
+) -> Any:
+    """The ``data`` of a success envelope, or raise the mapped error."""
+    if not 200 <= status < 300:
+        raise error_from_response(status, headers, body, method=method, path=path)
+    if not body:
+        return None
+    try:
+        payload = _json.loads(body)
+    except ValueError:
+        raise DecodeError(
+            f"{method} {path}: success answer is not JSON: {_snippet(body)!r}",
+            model="envelope",
+        ) from None
+    if not isinstance(payload, dict) or "data" not in payload:
+        raise DecodeError(
+            f"{method} {path}: success answer has no 'data' envelope", model="envelope",
+            field="data",
+        )
+    return payload["data"]
+
+
+def error_from_response(
+    status: int, headers: Mapping[str, str], body: bytes, *, method: str, path: str
+) -> APIError:
+    """A typed error from an error answer, JSON envelope or not (an HTML 502 page)."""
+    code, message, details = _error_fields(body)
+    if message is None:
+        message = f"HTTP {status}" + (f": {_snippet(body)}" if body else "")
+    cls = error_class_for(status, code)
+    return cls(
+        message, status=status, code=code, details=details, method=method, path=path,
+        headers=headers,
+    )
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str | None, Any]:
+    try:
+        payload = _json.loads(body) if body else None
+    except ValueError:
+        return None, None, None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return None, None, None
+    code = error.get("code")
+    message = error.get("message")
+    return (
+        code if isinstance(code, str) else None,
+        str(message)[:1000] if message is not None else None,
+        error.get("details"),
+    )
+
+
+def _snippet(body: bytes) -> str:
+    text = body[:_SNIPPET].decode("utf-8", "replace")
+    return " ".join(text.split())
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or HTTP date); None if absent or bad."""
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def should_retry(error: MsgFlashError, *, idempotent: bool) -> bool:
+    """Whether a failed attempt may be sent again without risking a duplicate.
+
+    A request that never left (connect failure) and a rate-limit refusal (the
+    server did not process it) are safe for every method; anything that may
+    have been processed is retried only for idempotent methods.
+    """
+    if isinstance(error, DeadlineExceededError):
+        return False
+    if isinstance(error, (ConnectError, RateLimitError)):
+        return True
+    if not idempotent:
+        return False
+    if isinstance(error, TransportError):
+        return True
+    return isinstance(error, APIError) and error.status in _RETRY_STATUSES and (
+        error.code is None or not error.code.endswith("_QUOTA_EXCEEDED")
+    )

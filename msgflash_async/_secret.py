@@ -1,0 +1,44 @@
+"""A string that never shows itself: API keys and webhook secrets."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Final
+
+__all__ = ["Secret"]
+
+_MASK: Final = "**********"
+
+
+class Secret:
+    """Holds a secret string; ``repr``/``str`` show it masked, ``reveal()`` reads it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself: call this only where it must go on the wire or into an HMAC."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret('{_MASK}')"
+
+    def __str__(self) -> str:
+        return _MASK
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickling would write the secret in clear to disk or to another process.
+        raise TypeError("Secret values cannot be pickled")

@@ -1,0 +1,214 @@
+"""The only importer of aiohttp: lifecycle, sending, retries, rate limit, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import anyio
+import attrs
+
+from . import _json
+from ._config import ClientConfig
+from ._exceptions import (
+    APIError,
+    ClientClosedError,
+    ConnectError,
+    ConnectionLostError,
+    DeadlineExceededError,
+    MsgFlashError,
+    RequestTimeoutError,
+    TransportError,
+)
+from ._protocol import (
+    build_headers,
+    decipher,
+    is_idempotent,
+    parse_retry_after,
+    should_retry,
+    user_agent,
+)
+from ._ratelimit import RateLimiter
+
+__all__ = ["Response", "Session"]
+
+logger = logging.getLogger("msgflash_async")
+
+Params = Mapping[str, str | int | float | bool]
+
+
+@attrs.frozen
+class Response:
+    """A deciphered success answer: HTTP status (200 v. 202 matters) and ``data``."""
+
+    status: int
+    data: Any
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class Session:
+    """Sends API calls for one client over one pooled aiohttp session."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        limiter: RateLimiter,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._config = config
+        self._limiter = limiter
+        self._http = http
+        self._owns_http = http is None
+        self._state = _State.UNOPENED
+        self._headers = build_headers(
+            config.api_key, config.team_id, user_agent(aiohttp.__version__)
+        )
+        # FIFO gate in front of aiohttp's connector, sized to the pool: the
+        # connector hands freed connections to the newest caller, which starves
+        # older waiters when callers outnumber connections (PERFORMANCE.md).
+        self._gate = asyncio.Semaphore(config.pool_size)
+
+    def __repr__(self) -> str:
+        return f"Session(base_url={self._config.base_url!r}, state={self._state.value})"
+
+    @property
+    def closed(self) -> bool:
+        return self._state is _State.CLOSED
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("this MsgFlashClient is closed; create a new one")
+        if self._http is None:
+            self._http = self._new_http()
+        self._state = _State.OPENED
+        return self._http
+
+    def _new_http(self) -> aiohttp.ClientSession:
+        config = self._config
+        ssl_option: ssl.SSLContext | bool = True if config.verify_ssl else False
+        connector = aiohttp.TCPConnector(
+            limit=config.pool_size,
+            limit_per_host=config.pool_size,
+            ssl=ssl_option,
+            ttl_dns_cache=300,
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=config.timeouts.request, sock_connect=config.timeouts.connect
+        )
+        return aiohttp.ClientSession(
+            connector=connector, timeout=timeout, raise_for_status=False
+        )
+
+    async def aclose(self) -> None:
+        """Close the pool we own; never a session the caller passed in. Idempotent."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if self._owns_http and self._http is not None:
+            await self._http.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        """Send one logical call, retrying where that cannot duplicate an effect."""
+        http = self._client()
+        body = None if json is None else _json.dumps(json)
+        safe = is_idempotent(method) if idempotent is None else idempotent
+        deadline = self._config.timeouts.deadline
+        if deadline is None:
+            return await self._with_retries(http, method, path, params, body, safe)
+        try:
+            with anyio.fail_after(deadline):
+                return await self._with_retries(http, method, path, params, body, safe)
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"no answer within the {deadline:g}s deadline", method=method, path=path
+            ) from None
+
+    async def _with_retries(
+        self,
+        http: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: bytes | None,
+        idempotent: bool,
+    ) -> Response:
+        policy = self._config.retry
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(http, method, path, params, body, attempt)
+            except MsgFlashError as error:
+                if attempt > policy.max_retries or not should_retry(error, idempotent=idempotent):
+                    raise
+                headers = error.headers if isinstance(error, APIError) else {}
+                await asyncio.sleep(policy.delay(attempt, parse_retry_after(headers)))
+                attempt += 1
+
+    async def _attempt(
+        self,
+        http: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: bytes | None,
+        attempt: int,
+    ) -> Response:
+        headers = self._headers
+        if body is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        url = self._config.base_url + path
+        async with self._gate:
+            await self._limiter.acquire()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            status: int | str = "error"
+            try:
+                async with http.request(
+                    method, url, params=params, data=body, headers=headers
+                ) as answer:
+                    raw = await answer.read()
+                    status = answer.status
+                    reply_headers = answer.headers
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise _transport_error(exc, method, path) from exc
+            finally:
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "%s %s -> %s (attempt %d, %.1f ms)",
+                        method, path, status, attempt, (loop.time() - started) * 1000,
+                    )
+        data = decipher(status, reply_headers, raw, method=method, path=path)
+        return Response(status, data)
+
+
+def _transport_error(exc: BaseException, method: str, path: str) -> TransportError:
+    """Translate an aiohttp/OS failure at the one seam; timeouts before client errors."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectError("timed out connecting", method=method, path=path)
+    if isinstance(exc, TimeoutError):
+        return RequestTimeoutError("no answer in time", method=method, path=path)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(f"cannot connect: {exc.os_error}", method=method, path=path)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return ConnectionLostError("the answer was cut short", method=method, path=path)
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, OSError)):
+        return ConnectionLostError("connection lost", method=method, path=path)
+    return TransportError(f"HTTP failure: {type(exc).__name__}", method=method, path=path)

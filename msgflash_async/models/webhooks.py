@@ -1,0 +1,168 @@
+"""Webhook events: what MsgFlash posts to your server, as typed values.
+
+The payload is flat JSON keyed by ``event``. Only its first fields are
+documented, so every field except ``event`` is optional and the whole payload
+is kept in ``raw`` for anything the models do not name. An event name the SDK
+does not know becomes an :class:`UnknownEvent`, never an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeAlias
+
+import attrs
+from attrs import frozen
+
+from ._enums import OpenEnum
+
+__all__ = [
+    "InstanceConnected",
+    "InstanceDisconnected",
+    "InstanceEvent",
+    "InstanceStatus",
+    "MessageDelivered",
+    "MessageEvent",
+    "MessageFailed",
+    "MessageRead",
+    "MessageReceived",
+    "MessageSent",
+    "MessageStatus",
+    "UnknownEvent",
+    "WebhookEvent",
+    "WebhookEventType",
+]
+
+
+class WebhookEventType(OpenEnum):
+    """The documented event names; others are kept as pseudo-members."""
+
+    INSTANCE_CONNECTED = "instance.connected"
+    INSTANCE_DISCONNECTED = "instance.disconnected"
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_READ = "message.read"
+    MESSAGE_FAILED = "message.failed"
+    MESSAGE_RECEIVED = "message.received"
+
+
+class MessageStatus(OpenEnum):
+    """Lifecycle of an outbound message; the full list is not documented."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class InstanceStatus(OpenEnum):
+    """Connection state of an instance (a connected WhatsApp number)."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+
+
+def _message_status(value: str | None) -> MessageStatus | None:
+    return None if value is None else MessageStatus(value)
+
+
+def _instance_status(value: str | None) -> InstanceStatus | None:
+    return None if value is None else InstanceStatus(value)
+
+
+# The attrs converters keep enum fields enums whoever builds the event (the
+# wire converter, a test, a user), and keep unknown values as pseudo-members.
+def _raw_field() -> Any:
+    # The whole payload: left out of repr (it can be large) and of the hash
+    # (a dict is unhashable), kept in equality.
+    return attrs.field(factory=dict, repr=False, hash=False)
+
+
+@frozen
+class MessageEvent:
+    """Fields shared by every ``message.*`` event; all but ``event`` may be absent."""
+
+    event: WebhookEventType = attrs.field(converter=WebhookEventType)
+    message_id: str | None = None
+    instance_id: str | None = None
+    provider_message_id: str | None = None
+    to: str | None = None
+    from_: str | None = None
+    status: MessageStatus | None = attrs.field(default=None, converter=_message_status)
+    error: Any = attrs.field(default=None, hash=False)
+    timestamp: dt.datetime | None = None
+    raw: dict[str, Any] = _raw_field()
+
+
+@frozen
+class MessageSent(MessageEvent):
+    """``message.sent``: the provider accepted the message."""
+
+
+@frozen
+class MessageDelivered(MessageEvent):
+    """``message.delivered``: the message reached the recipient's phone."""
+
+
+@frozen
+class MessageRead(MessageEvent):
+    """``message.read``: the recipient opened the message."""
+
+
+@frozen
+class MessageFailed(MessageEvent):
+    """``message.failed``: the message will not be delivered; see ``error``."""
+
+
+@frozen
+class MessageReceived(MessageEvent):
+    """``message.received``: an inbound message; its payload is not documented."""
+
+    body: str | None = None
+    text: str | None = None
+    type_: str | None = None
+
+
+@frozen
+class InstanceEvent:
+    """Fields shared by ``instance.*`` events; the payload is not documented."""
+
+    event: WebhookEventType = attrs.field(converter=WebhookEventType)
+    instance_id: str | None = None
+    status: InstanceStatus | None = attrs.field(default=None, converter=_instance_status)
+    wa_number: str | None = None
+    provider_state: str | None = None
+    timestamp: dt.datetime | None = None
+    raw: dict[str, Any] = _raw_field()
+
+
+@frozen
+class InstanceConnected(InstanceEvent):
+    """``instance.connected``: the WhatsApp number is online."""
+
+
+@frozen
+class InstanceDisconnected(InstanceEvent):
+    """``instance.disconnected``: the WhatsApp number went offline."""
+
+
+@frozen
+class UnknownEvent:
+    """An event name this SDK does not know; everything is in ``raw``."""
+
+    event: WebhookEventType = attrs.field(converter=WebhookEventType)
+    raw: dict[str, Any] = _raw_field()
+
+
+WebhookEvent: TypeAlias = (
+    MessageSent
+    | MessageDelivered
+    | MessageRead
+    | MessageFailed
+    | MessageReceived
+    | InstanceConnected
+    | InstanceDisconnected
+    | UnknownEvent
+)

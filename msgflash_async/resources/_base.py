@@ -1,0 +1,62 @@
+"""The tiny base every resource stands on: a session and the converter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from .._converter import structure, structure_page
+from .._pagination import AsyncPaginator, Page
+from .._protocol import api_path
+from .._session import Params, Response, Session
+
+__all__ = ["Resource", "api_path"]
+
+T = TypeVar("T")
+
+
+class Resource:
+    """A group of API calls sharing the client's session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        return await self._session.request(
+            method, path, params=params, json=json, idempotent=idempotent
+        )
+
+    async def _get_model(self, path: str, model: type[T], params: Params | None = None) -> T:
+        response = await self._call("GET", path, params=params)
+        return structure(response.data, model)
+
+    def _cursor_list(
+        self,
+        path: str,
+        model: type[T],
+        list_keys: tuple[str, ...],
+        *,
+        params: dict[str, Any],
+        cursor: str | None,
+        max_items: int | None,
+        prefetch: bool,
+    ) -> AsyncPaginator[T]:
+        """A paginator over a cursor endpoint; ``params`` are the query to remember."""
+        query = {k: v for k, v in params.items() if v is not None}
+
+        async def fetch(next_cursor: str | None) -> Page[T]:
+            sent = query if next_cursor is None else {**query, "cursor": next_cursor}
+            response = await self._call("GET", path, params=sent)
+            return structure_page(response.data, model, list_keys)
+
+        return AsyncPaginator(
+            fetch, cursor=cursor, max_items=max_items, prefetch=prefetch, query=query
+        )
