@@ -90,16 +90,25 @@ def _structure_bool(value: Any, _: Any) -> bool:
     return value
 
 
+def _is(exact: type) -> Callable[[Any], bool]:
+    return lambda candidate: candidate is exact
+
+
 def _renames(cls: type) -> dict[str, Any]:
     return {f.name: override(rename=to_camel(f.name)) for f in attrs.fields(cls)}
 
 
 def configure_converter(converter: cattrs.Converter) -> None:
     """Teach ``converter`` the wire rules of the MsgFlash API."""
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(float, _structure_float)
-    converter.register_structure_hook(bool, _structure_bool)
+    # Exact-type predicates: a plain str hook would also catch str-based
+    # enums and turn OpenEnum values back into bare strings.
+    for exact, hook in (
+        (str, _structure_str),
+        (int, _structure_int),
+        (float, _structure_float),
+        (bool, _structure_bool),
+    ):
+        converter.register_structure_hook_func(_is(exact), hook)
     converter.register_structure_hook(dt.datetime, parse_datetime)
     converter.register_unstructure_hook(dt.datetime, format_datetime)
 

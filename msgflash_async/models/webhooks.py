@@ -74,10 +74,8 @@ def _instance_status(value: str | None) -> InstanceStatus | None:
 
 # The attrs converters keep enum fields enums whoever builds the event (the
 # wire converter, a test, a user), and keep unknown values as pseudo-members.
-def _raw_field() -> Any:
-    # The whole payload: left out of repr (it can be large) and of the hash
-    # (a dict is unhashable), kept in equality.
-    return attrs.field(factory=dict, repr=False, hash=False)
+# ``raw``, the whole payload, is left out of repr (it can be large) and of the
+# hash (a dict is unhashable), but kept in equality.
 
 
 @frozen
@@ -93,7 +91,7 @@ class MessageEvent:
     status: MessageStatus | None = attrs.field(default=None, converter=_message_status)
     error: Any = attrs.field(default=None, hash=False)
     timestamp: dt.datetime | None = None
-    raw: dict[str, Any] = _raw_field()
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @frozen
@@ -135,7 +133,7 @@ class InstanceEvent:
     wa_number: str | None = None
     provider_state: str | None = None
     timestamp: dt.datetime | None = None
-    raw: dict[str, Any] = _raw_field()
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @frozen
@@ -153,7 +151,7 @@ class UnknownEvent:
     """An event name this SDK does not know; everything is in ``raw``."""
 
     event: WebhookEventType = attrs.field(converter=WebhookEventType)
-    raw: dict[str, Any] = _raw_field()
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 WebhookEvent: TypeAlias = (

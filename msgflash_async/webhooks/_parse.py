@@ -70,9 +70,7 @@ def parse_event(body: bytes) -> WebhookEvent:
     return event_from_dict(payload)
 
 
-def verify_and_parse(
-    body: bytes, headers: Mapping[str, str], secrets: SecretsLike
-) -> WebhookEvent:
+def verify_and_parse(body: bytes, headers: Mapping[str, str], secrets: SecretsLike) -> WebhookEvent:
     """Check the signature of a delivery, then parse it; nothing is parsed before the check.
 
     Raises a ``WebhookVerificationError`` (answer 401) or a

@@ -40,9 +40,7 @@ SecretsLike: TypeAlias = str | Secret | Sequence[str | Secret]
 
 def normalize_secrets(secrets: SecretsLike) -> tuple[Secret, ...]:
     """One or several secrets as a tuple of :class:`Secret`; empty ones are refused."""
-    items: Sequence[str | Secret] = (
-        [secrets] if isinstance(secrets, (str, Secret)) else secrets
-    )
+    items: Sequence[str | Secret] = [secrets] if isinstance(secrets, (str, Secret)) else secrets
     result = tuple(s if isinstance(s, Secret) else Secret(s) for s in items)
     if not result:
         raise ConfigurationError("at least one webhook secret is required")
@@ -88,9 +86,7 @@ def _parse_header(value: str | None) -> str:
     return digest
 
 
-def verify_signature(
-    body: bytes, headers: Mapping[str, str], secrets: SecretsLike
-) -> None:
+def verify_signature(body: bytes, headers: Mapping[str, str], secrets: SecretsLike) -> None:
     """Check the signature of a delivery; raise a ``WebhookVerificationError`` if it fails.
 
     ``body`` must be the raw bytes as received: re-encoded JSON would not match.

@@ -111,7 +111,7 @@ class StatusTracker:
         message_id: str,
         status: MessageStatus | str,
         *,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a convenience; fail_after works too)
     ) -> MessageStatus:
         """Wait until a message reaches ``status`` or a later one; return the status reached.
 

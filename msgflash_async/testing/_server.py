@@ -1,0 +1,250 @@
+"""The :class:`Emulator`: an in-process MsgFlash API on a real loopback socket.
+
+Route modules plug in through :data:`ROUTE_MODULES`: each is a callable
+``add_routes(app, state)``. Order matters where literal paths share a prefix
+with a ``{param}`` route (``/contacts/groups`` v. ``/contacts/{id}``):
+aiohttp tries routes in registration order, so the literal ones go first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from . import _contacts, _groups, _jobs
+from ._faults import Faults
+from ._middleware import build_middlewares
+from ._state import EmulatorSettings, EmulatorState, RequestRecord, Workspace
+from ._store import Group, seeded_contacts
+
+__all__ = ["ROUTE_MODULES", "Emulator", "RouteInstaller", "build_app", "run_emulator"]
+
+RouteInstaller = Callable[[web.Application, EmulatorState], None]
+
+ROUTE_MODULES: tuple[RouteInstaller, ...] = (
+    _jobs.add_routes,
+    _groups.add_routes,
+    _contacts.add_routes,  # last: its /contacts/{id} would shadow the literal paths above
+)
+
+# Bulk membership calls carry up to 10 000 ids; aiohttp's 1 MiB default is tight.
+CLIENT_MAX_SIZE = 8 * 1024 * 1024
+
+
+def build_app(state: EmulatorState, extra: Iterable[RouteInstaller] = ()) -> web.Application:
+    """The emulator's ``web.Application`` (useful with aiohttp's own test utilities)."""
+    app = web.Application(middlewares=build_middlewares(state), client_max_size=CLIENT_MAX_SIZE)
+    for install in (*extra, *ROUTE_MODULES):
+        install(app, state)
+    return app
+
+
+class Emulator:
+    """A MsgFlash API emulator served over HTTP on 127.0.0.1 (port 0: any free port).
+
+    Use ``async with Emulator() as emu:`` or ``await emu.start()`` / ``await emu.stop()``.
+    Point a client at :attr:`base_url` with :attr:`api_key` (or :attr:`team_key` plus
+    :attr:`team_id`). Knobs live on :attr:`settings` and :attr:`faults` and may be
+    changed while the server runs. An instance serves once: it cannot be restarted.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limit: int | None = 10,
+        monthly_api_quota: int | None = None,
+        max_contact_groups: int | None = 50,
+        job_rate: float | None = 1000.0,
+        job_start_delay: float = 0.05,
+        async_threshold: int = 100,
+        record_requests: bool = True,
+        api_key: str | None = None,
+        team_key: str | None = None,
+        team_id: str | None = None,
+        clock: Callable[[], float] | None = None,
+        extra_routes: Sequence[RouteInstaller] = (),
+    ) -> None:
+        self.settings = EmulatorSettings(
+            rate_limit=rate_limit,
+            monthly_api_quota=monthly_api_quota,
+            max_contact_groups=max_contact_groups,
+            async_threshold=async_threshold,
+            job_rate=job_rate,
+            job_start_delay=job_start_delay,
+            record_requests=record_requests,
+        )
+        self.state = EmulatorState(
+            self.settings, api_key=api_key, team_key=team_key, team_id=team_id, clock=clock
+        )
+        self.app = build_app(self.state, extra_routes)
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("Emulator already started")
+        # No access log: benchmarks push 100k requests through here.
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runner = runner
+        site = web.TCPSite(runner, self._host, self._port)
+        await site.start()
+        self._port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop serving; idempotent. Pending injected delays end at once."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self.state.closing.set()
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- connection details ------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``; routes live under ``/api/v1/...``."""
+        if self._runner is None:
+            raise RuntimeError("Emulator not started")
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def api_key(self) -> str:
+        return self.state.api_key
+
+    @property
+    def team_key(self) -> str:
+        return self.state.team_key
+
+    @property
+    def team_id(self) -> str:
+        return self.state.team_id
+
+    def headers(self, *, team: bool = False) -> dict[str, str]:
+        """Auth headers for a raw HTTP client (personal workspace, or the team one)."""
+        if team:
+            return {"x-api-key": self.team_key, "X-Team-Id": self.team_id}
+        return {"x-api-key": self.api_key}
+
+    # -- knobs and records -------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.state.requests
+
+    @property
+    def rate_limited_count(self) -> int:
+        """How many requests got the 429 ``API_RATE_LIMIT_EXCEEDED`` from the limiter."""
+        return self.state.rate_limited
+
+    @property
+    def server_errors(self) -> list[BaseException]:
+        """Unexpected exceptions inside the emulator (answered as 500); should stay empty."""
+        return self.state.server_errors
+
+    def clear_requests(self) -> None:
+        self.state.requests.clear()
+
+    def max_requests_in_any_window(self, window: float = 1.0, api_key: str | None = None) -> int:
+        """Most requests the limiter accepted inside any ``window``-second span."""
+        return self.state.max_requests_in_any_window(window, api_key)
+
+    def fail_next_job(
+        self, message: str = "Simulated bulk job failure", *, at: float = 0.5
+    ) -> None:
+        """Make the next queued bulk job fail once ``at`` (0..1) of its items are done."""
+        self.state.job_failures.append((at, message))
+
+    # -- direct state access (no HTTP) -------------------------------------
+
+    def workspace(self, *, team: bool = False) -> Workspace:
+        """The store behind the personal key, or the team key's store."""
+        workspace = self.state.team if team else self.state.personal
+        workspace.tick()
+        return workspace
+
+    def seed_contacts(
+        self,
+        n: int,
+        *,
+        name_prefix: str = "Contact",
+        tags: Sequence[str] = (),
+        team: bool = False,
+    ) -> list[str]:
+        """Insert ``n`` contacts directly (fast: no HTTP, one index sort); return their ids.
+
+        They get unique ``+1...`` phones and creation stamps 1 ms apart, newer than any
+        existing contact, so the default newest-first listing returns them in reverse.
+        """
+        workspace = self.workspace(team=team)
+        index = workspace.contacts
+        # Reserve n fresh milliseconds so seeded stamps never tie with API-made ones.
+        end_ms = workspace.stamps.reserve(n)
+        contacts = seeded_contacts(
+            n,
+            name_prefix=name_prefix,
+            tags=list(tags),
+            taken=index.by_phone.__contains__,
+            start=2_000_000_000 + len(index),
+            end_ms=end_ms,
+        )
+        index.add_many(contacts)
+        return [contact.id for contact in contacts]
+
+    def seed_group(
+        self,
+        name: str,
+        *,
+        contact_ids: Iterable[str] = (),
+        description: str | None = None,
+        color: str | None = None,
+        team: bool = False,
+    ) -> str:
+        """Create a group directly (ignoring the plan cap) with the given members."""
+        workspace = self.workspace(team=team)
+        group = Group(name, description, color, workspace.stamps.next())
+        workspace.groups[group.id] = group
+        for contact_id in contact_ids:
+            workspace.add_member(group, contact_id)
+        return group.id
+
+
+async def run_emulator(host: str = "127.0.0.1", port: int = 8080, **options: Any) -> None:
+    """Serve an emulator until cancelled (``python -m msgflash_async emulator``).
+
+    ``options`` are :class:`Emulator` keyword arguments (e.g. ``api_key``, ``rate_limit``).
+    """
+    async with Emulator(host=host, port=port, **options) as emulator:
+        print(f"MsgFlash emulator listening on {emulator.base_url}/api/v1", flush=True)
+        print(f"  personal key: x-api-key: {emulator.api_key}", flush=True)
+        print(f"  team key:     x-api-key: {emulator.team_key}", flush=True)
+        print(f"                X-Team-Id: {emulator.team_id}", flush=True)
+        await asyncio.Event().wait()

@@ -1,0 +1,84 @@
+"""Webhooks from MsgFlash: verify signatures, parse events, receive deliveries.
+
+The core is sans-I/O: :func:`verify_and_parse` checks the HMAC of the raw body
+and returns a typed event; :class:`WebhookReceiver` adds de-duplication and
+dispatch and says which status to answer. :func:`aiohttp_webhook_handler`
+plugs it into aiohttp.web; ``msgflash_async.webhooks.fastapi.webhook_router``
+into FastAPI (an optional extra, so it is not imported here).
+"""
+
+from __future__ import annotations
+
+from ..models.webhooks import (
+    InstanceConnected,
+    InstanceDisconnected,
+    InstanceEvent,
+    InstanceStatus,
+    MessageDelivered,
+    MessageEvent,
+    MessageFailed,
+    MessageRead,
+    MessageReceived,
+    MessageSent,
+    MessageStatus,
+    UnknownEvent,
+    WebhookEvent,
+    WebhookEventType,
+)
+from ._dedupe import DedupeStore, MemoryDedupeStore, dedupe_key
+from ._errors import (
+    InvalidSignatureError,
+    MalformedSignatureError,
+    MissingSignatureError,
+    WebhookPayloadError,
+)
+from ._parse import event_from_dict, parse_event, verify_and_parse
+from ._receiver import EventHandler, EventSink, WebhookReceiver, WebhookResponse
+from ._signature import (
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    SecretsLike,
+    sign,
+    verify_signature,
+)
+from ._tracker import StatusTracker, status_advances
+from .aiohttp import aiohttp_webhook_handler
+
+__all__ = [
+    "DedupeStore",
+    "EVENT_HEADER",
+    "EventHandler",
+    "EventSink",
+    "InstanceConnected",
+    "InstanceDisconnected",
+    "InstanceEvent",
+    "InstanceStatus",
+    "InvalidSignatureError",
+    "MalformedSignatureError",
+    "MemoryDedupeStore",
+    "MessageDelivered",
+    "MessageEvent",
+    "MessageFailed",
+    "MessageRead",
+    "MessageReceived",
+    "MessageSent",
+    "MessageStatus",
+    "MissingSignatureError",
+    "SIGNATURE_HEADER",
+    "SecretsLike",
+    "StatusTracker",
+    "UnknownEvent",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookPayloadError",
+    "WebhookReceiver",
+    "WebhookResponse",
+    "aiohttp_webhook_handler",
+    "dedupe_key",
+    "event_from_dict",
+    "parse_event",
+    "sign",
+    "status_advances",
+    "verify_and_parse",
+    "verify_signature",
+]

@@ -1,0 +1,49 @@
+"""Receive webhooks in a FastAPI (or any Starlette) application.
+
+Needs the ``fastapi`` extra. ::
+
+    app.include_router(webhook_router("/webhooks/msgflash", secret, on_event))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from ._dedupe import DedupeStore
+from ._receiver import EventSink, WebhookReceiver, _Default
+from ._signature import SecretsLike
+from ._tracker import StatusTracker
+
+__all__ = ["webhook_router"]
+
+
+def webhook_router(
+    path: str,
+    secrets: SecretsLike | WebhookReceiver,
+    on_event: EventSink | None = None,
+    *,
+    dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
+    tracker: StatusTracker | None = None,
+    **router_options: Any,
+) -> APIRouter:
+    """An ``APIRouter`` with one ``POST path`` route; see :class:`WebhookReceiver`.
+
+    A ready :class:`WebhookReceiver` may be passed instead of ``secrets``;
+    ``router_options`` go to ``APIRouter`` (``prefix``, ``tags``, ...).
+    """
+    receiver = (
+        secrets
+        if isinstance(secrets, WebhookReceiver)
+        else WebhookReceiver(secrets, on_event, dedupe=dedupe, tracker=tracker)
+    )
+    router = APIRouter(**router_options)
+
+    @router.post(path, include_in_schema=False)
+    async def receive_webhook(request: Request) -> Response:
+        result = await receiver.handle(await request.body(), request.headers)
+        return PlainTextResponse(result.reason, status_code=result.status)
+
+    return router
