@@ -31,6 +31,11 @@ class MsgFlashClient:
     lazily inside the running loop) and share it: every call goes through
     one connection pool and one rate limiter. ``aclose()`` is idempotent;
     an aiohttp ``session`` passed in is used and never closed.
+
+    ``timeout`` bounds each attempt, ``deadline`` a whole call with its
+    retries; ``retry`` (a :class:`RetryPolicy`) overrides ``max_retries`` to
+    tune the backoff; ``rate_limit`` is requests per second, a
+    :class:`RateLimiter`, or None to turn client-side limiting off.
     """
 
     def __init__(
@@ -43,6 +48,7 @@ class MsgFlashClient:
         connect_timeout: float = 10.0,
         deadline: float | None = None,
         max_retries: int = 3,
+        retry: RetryPolicy | None = None,
         rate_limit: float | RateLimiter | None = DEFAULT_RATE_LIMIT,
         pool_size: int = 64,
         verify_ssl: bool = True,
@@ -53,7 +59,7 @@ class MsgFlashClient:
             base_url=base_url,
             team_id=team_id,
             timeouts=Timeouts(request=timeout, connect=connect_timeout, deadline=deadline),
-            retry=RetryPolicy(max_retries=max_retries),
+            retry=retry or RetryPolicy(max_retries=max_retries),
             pool_size=pool_size,
             verify_ssl=verify_ssl,
         )

@@ -19,6 +19,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ._exceptions import DecodeError
 from ._pagination import Page
+from ._secret import Secret
 
 __all__ = [
     "configure_converter",
@@ -109,6 +110,9 @@ def configure_converter(converter: cattrs.Converter) -> None:
         (bool, _structure_bool),
     ):
         converter.register_structure_hook_func(_is(exact), hook)
+    # Secrets from the wire (a webhook's signing secret) never print themselves.
+    converter.register_structure_hook(Secret, lambda value, _: Secret(_structure_str(value, _)))
+    converter.register_unstructure_hook(Secret, lambda secret: secret.reveal())
     converter.register_structure_hook(dt.datetime, parse_datetime)
     converter.register_unstructure_hook(dt.datetime, format_datetime)
 

@@ -70,6 +70,8 @@ class Placeholder:
 def parse_placeholders(body: str) -> tuple[Placeholder, ...]:
     """Every placeholder of ``body``, in order of first appearance, each once.
 
+    ``raw`` is the first spelling seen.
+
     Spaces inside the braces are tolerated (``{{ custom.code }}``). A
     placeholder without a namespace (``{{code}}``) has namespace ``""``;
     stray ``{{`` or ``}}`` come back as invalid placeholders too, since the
@@ -81,11 +83,12 @@ def parse_placeholders(body: str) -> tuple[Placeholder, ...]:
         namespace, dot, name = inner.partition(".")
         if not dot:
             namespace, name = "", inner
-        found.setdefault(match.group(0), Placeholder(match.group(0), namespace, name))
+        # Keyed by content, so "{{ custom.a }}" and "{{custom.a}}" are one.
+        found.setdefault(inner, Placeholder(match.group(0), namespace, name))
     rest = _PLACEHOLDER.sub("", body)
     for stray in ("{{", "}}"):
         if stray in rest:
-            found.setdefault(stray, Placeholder(stray, "", ""))
+            found.setdefault("\0" + stray, Placeholder(stray, "", ""))
     return tuple(found.values())
 
 

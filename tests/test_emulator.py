@@ -398,6 +398,7 @@ async def test_drop_connection(
     posts = [r for r in emu.requests if r.method == "POST"]
     assert len(posts) == 1 and posts[0].status is None and posts[0].fault == "drop"
     assert posts[0].json == {"name": "Ann", "phone": "+33612345678"}
+    assert posts[0].params == {}
     assert len(emu.workspace().contacts) == (1 if after_handler else 0)
 
 

@@ -89,9 +89,7 @@ class BulkJob:
 
     def advance(self, now: float, apply: Apply) -> None:
         """Apply every item due by ``now``; move to processing, done or failed."""
-        if self.terminal:
-            return
-        if now < self.plan.start_at:
+        if self.terminal or now < self.plan.start_at:
             return
         target = self.plan.target(now, len(self.items))
         fail_at = self.plan.fail_at

@@ -136,7 +136,12 @@ class Faults:
         path: str | None = None,
         times: int | None = 1,
     ) -> FaultRule:
-        """Queue ``fault`` for the next ``times`` requests matching method and path prefix."""
+        """Queue ``fault`` for the next ``times`` requests matching method and path prefix.
+
+        ``times=None`` keeps the rule until :meth:`clear`. Rules are tried in the order added.
+        """
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 or None")
         rule = FaultRule(fault, method.upper() if method else None, path, times)
         self.rules.append(rule)
         return rule

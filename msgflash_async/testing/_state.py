@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import attrs
 from aiohttp import web
@@ -58,6 +59,11 @@ class RequestRecord:
         self.time = at
         self.status: int | None = None
         self.fault: str | None = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query string decoded (last value wins for repeated keys)."""
+        return dict(parse_qsl(self.query, keep_blank_values=True))
 
     @property
     def json(self) -> Any:

@@ -1,0 +1,209 @@
+"""``client.messages``: send now, send later, read back, wait for delivery.
+
+A send is accepted as ``queued`` and delivered later; the outcome comes by
+webhook or by polling ``get()`` (``wait_for_status()`` does the polling).
+``send()`` and ``schedule()`` are POSTs without an idempotency key: they are
+never retried once the request may have reached the server, because a retry
+could deliver the message twice. A ``TransportError`` with
+``request_sent=True`` therefore means "unknown": look the message up with
+``list()`` before sending again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import anyio
+import attrs
+from attrs import frozen
+
+from .._converter import structure, unstructure
+from .._exceptions import MsgFlashError, ValidationError
+from .._pagination import AsyncPaginator
+from .._validation import resolve_resume
+from ..models.messages import Message, MessageStatus, OutgoingMessage, status_reached
+from ..models.templates import Template
+from ..templating import require_variables
+from ._base import Resource, api_path
+from .contacts import unwrap
+
+__all__ = [
+    "DEFAULT_WAIT_TIMEOUT",
+    "MessageCancelledError",
+    "MessageError",
+    "MessageFailedError",
+    "Messages",
+]
+
+DEFAULT_WAIT_TIMEOUT = 120.0
+"""Seconds ``wait_for_status()`` waits by default."""
+
+_MAX_POLL_INTERVAL = 15.0
+
+
+# These belong in _exceptions.py next to JobError (the lead moves them).
+class MessageError(MsgFlashError):
+    """A message ended without reaching the awaited status; ``msg`` is its last state."""
+
+    def __init__(self, text: str, *, msg: Message) -> None:
+        super().__init__(text)
+        self.msg = msg
+        self.error: Any = msg.error
+        """The server's ``error`` field (shape not documented)."""
+
+
+class MessageFailedError(MessageError):
+    """The message ended with status ``failed``."""
+
+
+class MessageCancelledError(MessageError):
+    """The message ended with status ``cancelled`` (a scheduled or campaign message)."""
+
+
+@frozen
+class _ListQuery:
+    # The query of GET /messages, so that its wire names come from the converter.
+    instance_id: str | None = None
+    status: str | None = None
+    limit: int | None = None
+
+
+class Messages(Resource):
+    """Send, schedule, read and list messages."""
+
+    async def send(self, message: OutgoingMessage, *, template: Template | None = None) -> Message:
+        """Send ``message`` now; the answer is usually just ``id`` and ``status: queued``.
+
+        The message is validated first (``ValidationError``, no request). Pass
+        the ``template`` a template message uses to also check its variables
+        here: missing ``custom.*`` values, or ``contact.*`` without
+        ``contact_id``, are refused before they cost a request and quota.
+        """
+        if message.scheduled_at is not None:
+            raise ValidationError("use schedule() for a message with a send time",
+                                  field="scheduled_at")
+        body = _checked(message, template)
+        response = await self._call("POST", api_path("messages", "send"), json=body)
+        return structure(unwrap(response.data, "message"), Message)
+
+    async def send_text(self, instance_id: str, to: str, text: str) -> Message:
+        """Shorthand for ``send(OutgoingMessage.text_message(instance_id, to, text))``."""
+        return await self.send(OutgoingMessage.text_message(instance_id, to, text))
+
+    async def schedule(
+        self,
+        message: OutgoingMessage,
+        scheduled_at: dt.datetime,
+        *,
+        template: Template | None = None,
+    ) -> Message:
+        """Have the server send ``message`` at ``scheduled_at`` (timezone-aware).
+
+        The outbound quota is checked again at send time, so a scheduled
+        message can still fail then.
+        """
+        if not isinstance(scheduled_at, dt.datetime) or scheduled_at.utcoffset() is None:
+            raise ValidationError(
+                "expected a timezone-aware datetime, e.g. datetime.now(timezone.utc)",
+                field="scheduled_at",
+            )
+        body = _checked(attrs.evolve(message, scheduled_at=scheduled_at), template)
+        response = await self._call("POST", api_path("messages", "schedule"), json=body)
+        return structure(unwrap(response.data, "message"), Message)
+
+    async def get(self, message_id: str) -> Message:
+        """One message with its current status (``NotFoundError`` if unknown)."""
+        response = await self._call("GET", api_path("messages", message_id))
+        return structure(unwrap(response.data, "message"), Message)
+
+    def list(
+        self,
+        *,
+        instance_id: str | None = None,
+        status: MessageStatus | str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        resume: str | None = None,
+        max_items: int | None = None,
+        prefetch: bool = False,
+    ) -> AsyncPaginator[Message]:
+        """Messages, newest first as the server orders them, streamed.
+
+        ``async for m in client.messages.list(status="failed")``; ``await`` it
+        for the first page only. The page size default and maximum are not
+        documented, so ``limit`` is sent only when given. ``resume`` takes a
+        ``paginator.resume_token`` and restores that scan's filters.
+        """
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise ValidationError(f"expected a positive integer, got {limit!r}", field="limit")
+        status_value = None if status is None else MessageStatus(status).value
+        given = unstructure(_ListQuery(instance_id, status_value, limit))
+        start, query = resolve_resume(resume, cursor, given)
+        return self._cursor_list(
+            api_path("messages"), Message, ("messages", "items"),
+            params=query, cursor=start, max_items=max_items, prefetch=prefetch,
+        )
+
+    async def wait_for_status(
+        self,
+        message_id: str,
+        status: MessageStatus | str = MessageStatus.DELIVERED,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (API shape)
+        poll_interval: float = 1.0,
+    ) -> Message:
+        """Poll ``get()`` until the message reaches ``status`` or a later one.
+
+        Later means along ``queued -> sent -> delivered -> read``: waiting
+        for ``delivered`` returns a message already ``read``. The interval
+        grows from ``poll_interval`` by half each time, up to 15 s. Raises
+        :class:`MessageFailedError` / :class:`MessageCancelledError` when the
+        message ends there instead, and the built-in ``TimeoutError`` after
+        ``timeout`` seconds (``None``: no limit). A webhook receiver is cheaper for many messages.
+        """
+        target = MessageStatus(status)
+        if (timeout is not None and timeout <= 0) or poll_interval <= 0:
+            raise ValidationError("timeout and poll_interval must be positive", field="timeout")
+        last: Message | None = None
+        try:
+            with anyio.fail_after(timeout):
+                interval = poll_interval
+                while True:
+                    last = await self.get(message_id)
+                    if _settled(last, target):
+                        return last
+                    await anyio.sleep(interval)
+                    interval = min(interval * 1.5, max(_MAX_POLL_INTERVAL, poll_interval))
+        except TimeoutError:
+            seen = "no answer" if last is None else f"last status {last.status}"
+            raise TimeoutError(
+                f"message {message_id} did not reach {target.value!r} within {timeout}s ({seen})"
+            ) from None
+
+
+def _settled(message: Message, target: MessageStatus) -> bool:
+    """True when ``message`` reached ``target``; raises when it never will."""
+    if status_reached(message.status, target):
+        return True
+    if message.status is MessageStatus.FAILED:
+        raise MessageFailedError(f"message {message.id} failed: {message.error!r}", msg=message)
+    if message.status is MessageStatus.CANCELLED:
+        raise MessageCancelledError(f"message {message.id} was cancelled", msg=message)
+    return False
+
+
+def _checked(message: OutgoingMessage, template: Template | None) -> Any:
+    """The wire body of ``message`` once it passes every client-side check."""
+    message.validate()
+    if template is not None:
+        if message.template_id != template.id:
+            raise ValidationError(
+                f"the message uses template {message.template_id!r}, not {template.id!r}",
+                field="template",
+            )
+        require_variables(
+            template.body, message.variables, has_contact=message.contact_id is not None
+        )
+    return unstructure(message)

@@ -1,0 +1,193 @@
+"""``client.templates``: stored message bodies with placeholders.
+
+The list is paginated by page number (``page``, ``limit`` up to 100), unlike
+the cursor lists; the paginator hides that by using the next page number as
+its cursor, so ``async for`` and ``resume_token`` work the same way. The list
+answer's shape was not captured in the documentation: the items are read
+from ``templates``, ``items`` or a plain array, and the end is
+``page >= totalPages``, else ``hasMore``, else a short page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._converter import items_of, structure, unstructure
+from .._exceptions import ValidationError
+from .._pagination import AsyncPaginator, Page
+from .._validation import check_limit, check_text
+from ..models.templates import (
+    Template,
+    TemplateCreate,
+    TemplatePreview,
+    TemplatePreviewRequest,
+    TemplateType,
+    TemplateUpdate,
+)
+from ..templating import TemplateCheck, check_variables
+from ._base import Resource, api_path
+from .contacts import unwrap
+
+__all__ = ["MAX_PAGE_SIZE", "Templates", "template_page"]
+
+MAX_PAGE_SIZE = 100
+"""The largest page of templates (the server's default is 20)."""
+
+_LIST_KEYS = ("templates", "items", "data")
+
+
+def template_page(data: Any, page: int, limit: int) -> Page[Template]:
+    """One page of the list, with the next page number as its cursor."""
+    items = structure(items_of(data, _LIST_KEYS), list[Template])
+    meta: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    total_pages, has_more = meta.get("totalPages"), meta.get("hasMore")
+    if isinstance(total_pages, int) and not isinstance(total_pages, bool):
+        more = page < total_pages
+    elif isinstance(has_more, bool):
+        more = has_more
+    else:
+        # Nothing says: a full page may have a successor, a short one has none.
+        more = len(items) >= limit
+    total = meta.get("total")
+    return Page(
+        items=items,
+        next_cursor=str(page + 1) if more and items else None,
+        has_more=more and bool(items),
+        total=total if isinstance(total, int) else None,
+    )
+
+
+def _page_number(cursor: str | None) -> int:
+    if cursor is None:
+        return 1
+    try:
+        number = int(cursor)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValidationError(f"expected a page number >= 1, got {cursor!r}", field="cursor")
+    return number
+
+
+class Templates(Resource):
+    """Create, read, update, delete, list and preview templates."""
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        page: int | None = None,
+        max_items: int | None = None,
+        prefetch: bool = False,
+    ) -> AsyncPaginator[Template]:
+        """Templates, streamed page by page: ``async for t in client.templates.list()``.
+
+        ``limit`` is the page size (1 to 100; 100 unless given, to need the
+        fewest requests); ``page`` starts further in (1-based). ``await`` the
+        paginator for one page.
+        """
+        size = check_limit(limit, MAX_PAGE_SIZE) or MAX_PAGE_SIZE
+        start = None if page is None else str(page)
+        _page_number(start)  # refuse a bad start now, not at the first fetch
+        path = api_path("templates")
+
+        async def fetch(cursor: str | None) -> Page[Template]:
+            number = _page_number(cursor)
+            response = await self._call("GET", path, params={"page": number, "limit": size})
+            return template_page(response.data, number, size)
+
+        return AsyncPaginator(
+            fetch, cursor=start, max_items=max_items, prefetch=prefetch, query={"limit": size}
+        )
+
+    async def create(
+        self,
+        *,
+        name: str,
+        type: TemplateType | str,
+        body: str | None = None,
+        media_url: str | None = None,
+    ) -> Template:
+        """Store a template; a text template needs ``body``, a media one ``media_url``.
+
+        The server computes ``variables`` from the body.
+        """
+        kind = TemplateType(type)
+        _check_content(kind, body, media_url)
+        request = TemplateCreate(check_text(name, "name"), kind, body, media_url)
+        # A POST: never retried once it may have reached the server.
+        response = await self._call("POST", api_path("templates"), json=unstructure(request))
+        return structure(unwrap(response.data, "template"), Template)
+
+    async def get(self, template_id: str) -> Template:
+        response = await self._call("GET", api_path("templates", template_id))
+        return structure(unwrap(response.data, "template"), Template)
+
+    async def update(
+        self,
+        template_id: str,
+        *,
+        name: str | None = None,
+        type: TemplateType | str | None = None,
+        body: str | None = None,
+        media_url: str | None = None,
+    ) -> Template:
+        """Change the fields given; the others are left as they are."""
+        request = TemplateUpdate(
+            name=None if name is None else check_text(name, "name"),
+            type=None if type is None else TemplateType(type),
+            body=body,
+            media_url=media_url,
+        )
+        if request == TemplateUpdate():
+            raise ValidationError("give at least one field to change")
+        path = api_path("templates", template_id)
+        response = await self._call("PUT", path, json=unstructure(request))
+        return structure(unwrap(response.data, "template"), Template)
+
+    async def delete(self, template_id: str) -> None:
+        """Delete a template (``NotFoundError`` if it does not exist)."""
+        await self._call("DELETE", api_path("templates", template_id))
+
+    async def preview(
+        self,
+        template_id: str,
+        *,
+        instance_id: str | None = None,
+        contact_id: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> TemplatePreview:
+        """Render a template on the server without sending anything.
+
+        Without ``contact_id`` or ``instance_id`` the ``contact.*`` or
+        ``instance.*`` placeholders come back in ``missing_variables``.
+        """
+        request = TemplatePreviewRequest(instance_id, contact_id, variables)
+        path = api_path("templates", template_id, "preview")
+        # A render changes nothing on the server, so it is safe to retry.
+        response = await self._call("POST", path, json=unstructure(request), idempotent=True)
+        return structure(response.data, TemplatePreview)
+
+    def check(
+        self,
+        template: Template | str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        contact_id: str | None = None,
+    ) -> TemplateCheck:
+        """Check, here and without a request, what a send of ``template`` would lack.
+
+        ``template`` is a :class:`Template` or a body; ``variables`` and
+        ``contact_id`` are what the send would pass. See
+        :func:`msgflash_async.templating.check_variables`.
+        """
+        body = template.body if isinstance(template, Template) else template
+        return check_variables(body, variables, has_contact=contact_id is not None)
+
+
+def _check_content(kind: TemplateType, body: str | None, media_url: str | None) -> None:
+    if kind is TemplateType.TEXT:
+        check_text(body, "body")
+    elif kind.known:
+        check_text(media_url, "media_url")
