@@ -15,6 +15,9 @@ from ._session import Session
 from .resources.bulk_jobs import BulkJobs
 from .resources.contacts import Contacts
 from .resources.groups import Groups
+from .resources.instances import Instances
+from .resources.messages import Messages
+from .resources.templates import Templates
 
 __all__ = ["MsgFlashClient"]
 
@@ -106,6 +109,18 @@ class MsgFlashClient:
     @cached_property
     def bulk_jobs(self) -> BulkJobs:
         return BulkJobs(self._session)
+
+    @cached_property
+    def messages(self) -> Messages:
+        return Messages(self._session)
+
+    @cached_property
+    def templates(self) -> Templates:
+        return Templates(self._session)
+
+    @cached_property
+    def instances(self) -> Instances:
+        return Instances(self._session)
 
 
 def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter:

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -40,6 +42,15 @@ from ._exceptions import ValidationError
 __all__ = ["ATTEMPTED", "Journal", "JournalEntry", "fingerprint"]
 
 _HEADER = {"journal": "msgflash-batch", "v": 1}
+
+# The shortest time between two commits (see writer()).
+_COMMIT_INTERVAL = 0.002
+
+# Outcome records alone never wait longer than this for a commit.
+_IDLE_FLUSH = 0.1
+
+# A JSON string literal (C-accelerated, no dict round trip).
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 
 # The state of an index whose attempt record has no outcome after it.
 ATTEMPTED = "attempted"
@@ -90,6 +101,9 @@ class Journal:
         self._next = _Commit()
         self._wake = anyio.Event()
         self._stopping = False
+        self._urgent = False  # an attempt waits for the next commit
+        self._last_commit = 0.0
+        self.commit_interval = _COMMIT_INTERVAL
         self._failed: OSError | None = None
         self.commits = 0
 
@@ -109,39 +123,54 @@ class Journal:
 
     async def attempt(self, index: int, fp: str, key: Any) -> None:
         """Record that ``index`` is about to be sent; returns once that is on disk."""
-        record: dict[str, Any] = {"i": index, "fp": fp}
-        if isinstance(key, (str, int)) and not isinstance(key, bool):
-            record["key"] = key  # lets a person find the input when reconciling
         if self._failed is not None:
             raise self._failed
-        self._pending.append(_dump(record))
+        # Formatted by hand: a dict through json.dumps costs ~2 us a record.
+        extra = ""
+        if isinstance(key, (str, int)) and not isinstance(key, bool):
+            extra = f',"key":{_quote(key) if isinstance(key, str) else key}'
+        self._pending.append(f'{{"i":{index},"fp":"{fp}"{extra}}}\n'.encode())
         commit = self._next
+        self._urgent = True
         self._wake.set()
         await commit.done.wait()
         if commit.error is not None:
             raise commit.error
 
-    def outcome(self, index: int, status: str, *, message_id: str | None = None,
-                code: str | None = None) -> None:
-        """Record how ``index`` ended; written with the next commit, never awaited."""
-        record: dict[str, Any] = {"i": index, "outcome": status}
+    def outcome(
+        self, index: int, status: str, *, message_id: str | None = None, code: str | None = None
+    ) -> None:
+        """Record how ``index`` ended; rides along with the next commit, never awaited."""
+        extra = ""
         if message_id is not None:
-            record["id"] = message_id
+            extra += f',"id":{_quote(message_id)}'
         if code is not None:
-            record["code"] = code
-        self._pending.append(_dump(record))
-        self._wake.set()
+            extra += f',"code":{_quote(code)}'
+        self._pending.append(f'{{"i":{index},"outcome":"{status}"{extra}}}\n'.encode())
 
     async def writer(self) -> None:
-        """Group-commit pending records until :meth:`stop` is called and all is written."""
+        """Group-commit pending records until :meth:`stop` is called and all is written.
+
+        Only a waiting attempt (or the stop) calls for a commit at once:
+        outcome records wait for the next one, or at most ``_IDLE_FLUSH``.
+        """
         while True:
-            if self._pending:
+            if (self._urgent or self._stopping) and self._pending:
+                # Each commit costs a thread hop and an fsync whatever its size,
+                # so let attempts gather for a moment: fewer, larger commits.
+                delay = self._last_commit + self.commit_interval - _now()
+                if delay > 0:
+                    await anyio.sleep(delay)
                 await self._commit()
-            elif self._stopping:
+                self._last_commit = _now()
+                continue
+            if self._stopping:
                 return
-            else:
+            with anyio.move_on_after(_IDLE_FLUSH) as idle:
                 await self._wake.wait()
-                self._wake = anyio.Event()
+            self._wake = anyio.Event()
+            if idle.cancelled_caught and self._pending:
+                await self._commit()
 
     def stop(self) -> None:
         """Ask :meth:`writer` to return once the records pending now are on disk."""
@@ -152,6 +181,7 @@ class Journal:
         data = b"".join(self._pending)
         self._pending.clear()
         commit, self._next = self._next, _Commit()
+        self._urgent = False
         try:
             if self._failed is None:
                 # Shielded: a cancelled writer still finishes this commit, so
@@ -189,6 +219,9 @@ class Journal:
             fd, self._fd = self._fd, None
             os.close(fd)
             self._next.done.set()  # nobody may wait on a commit that will never come
+
+
+_now = time.monotonic
 
 
 def _open_and_load(path: str) -> tuple[int, dict[int, JournalEntry]]:
