@@ -2,9 +2,10 @@
 
 The batch knows nothing of HTTP: it is handed ``send(message) -> reply`` (in
 the client, ``Messages.send``; in tests, a stub). One producer pulls inputs
-lazily from any iterable or async iterable into a small bounded stream, and
-``concurrency`` workers pull from it: a fixed set of tasks, not one per
-message (a task costs ~20 us), and only what is in flight is held in memory.
+lazily from any iterable or async iterable into a bounded stream (one input
+per worker), and ``concurrency`` workers pull from it: a fixed set of tasks,
+not one per message (a task costs ~20 us). Only what is in flight is held in
+memory; the report keeps counts and the list of unknown inputs.
 
 Every input gets exactly one :class:`SendOutcome`, streamed in completion
 order::
@@ -53,7 +54,7 @@ from ._exceptions import (
     TransportError,
     ValidationError,
 )
-from ._journal import ATTEMPTED, Journal, JournalEntry, fingerprint
+from ._journal import ATTEMPTED, Commit, Journal, JournalEntry, fingerprint
 
 __all__ = [
     "BatchProgress",
@@ -75,12 +76,10 @@ R = TypeVar("R")
 BatchInput = Union[M, tuple[Hashable, M]]  # noqa: UP007
 #: What a batch reads from: any iterable or async iterable of inputs, read lazily.
 BatchSource = Union[Iterable[BatchInput[M]], AsyncIterable[BatchInput[M]]]  # noqa: UP007
-# What the producer hands a worker: index, key, message, fingerprint (journal only).
-_Item = tuple[int, Union[Hashable, None], M, Union[str, None]]  # noqa: UP007
+# What the producer hands a worker: index, key, message, and (with a journal)
+# the commit that makes its attempt record durable.
+_Item = tuple[int, Union[Hashable, None], M, Union[Commit, None]]  # noqa: UP007
 
-# Inputs read ahead of the workers: enough that a worker never waits on the
-# producer, small enough that a stop leaves few inputs pulled but unsent.
-_ITEM_BUFFER = 8
 
 
 class OutcomeStatus(str, enum.Enum):
@@ -139,8 +138,9 @@ class BatchReport:
     ``stop_reason`` is None when every input was tried; otherwise the API
     code that stopped it (``MONTHLY_OUTBOUND_QUOTA_EXCEEDED``,
     ``SUBSCRIPTION_INACTIVE``, ...), ``"closed"`` (the caller left early),
-    ``"cancelled"``, ``"inputs_changed"``, ``"journal_failed"`` or
-    ``"unexpected_error"``.
+    ``"cancelled"``, ``"inputs_changed"``, ``"journal_failed"``,
+    ``"source_failed"`` (the last three are raised too) or ``"unexpected_error"``
+    (``send`` raised something that is not a MsgFlashError).
     """
 
     counts: dict[OutcomeStatus, int]
@@ -293,6 +293,8 @@ class BatchStream(Generic[M, R]):
         self._stop: _Stop | None = None
         self._fatal: Exception | None = None
         self._journal: Journal | None = None
+        # Inputs whose attempt record is queued but whose send has not started.
+        self._unsent: dict[int, Hashable | None] = {}
         self._tg: TaskGroup | None = None
         self._outcomes: MemoryObjectReceiveStream[SendOutcome[R]] | None = None
         self._entered = self._ended = self._fatal_raised = False
@@ -309,7 +311,8 @@ class BatchStream(Generic[M, R]):
         self._entered = True
         self._started = self._last_progress = time.monotonic()
         if self._sender.journal is not None:
-            self._journal = await Journal.open(self._sender.journal)
+            with anyio.CancelScope(shield=True):  # a cancelled open would leak the file
+                self._journal = await Journal.open(self._sender.journal)
         out_tx, self._outcomes = anyio.create_memory_object_stream[SendOutcome[R]](
             self._sender.concurrency
         )
@@ -414,15 +417,27 @@ class BatchStream(Generic[M, R]):
                     journal.stop()  # the writer returns once all records are on disk
 
     async def _run_workers(self, out_tx: MemoryObjectSendStream[SendOutcome[R]]) -> None:
-        items_tx, items_rx = anyio.create_memory_object_stream[_Item[M]](_ITEM_BUFFER)
+        # One input in hand per worker: no worker waits on the producer, and an
+        # attempt record is announced a whole request ahead of its send, so
+        # its commit (fsync) is normally done by the time a worker takes it.
+        buffer = self._sender.concurrency
+        items_tx, items_rx = anyio.create_memory_object_stream[_Item[M]](buffer)
         async with anyio.create_task_group() as tg, out_tx, items_rx:
             tg.start_soon(self._produce, items_tx, out_tx.clone())
             for _ in range(self._sender.concurrency):
                 tg.start_soon(self._work, items_rx.clone(), out_tx.clone())
 
     async def _close_journal(self) -> None:
-        if self._journal is not None:
-            await self._journal.aclose()
+        journal = self._journal
+        if journal is None:
+            return
+        # After a cancellation: announced, never sent. Say so, or a resume
+        # would take them for unknown.
+        for index, key in self._unsent.items():
+            journal.outcome(index, OutcomeStatus.NOT_ATTEMPTED.value)
+            self._tally.add(SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED))
+        self._unsent.clear()
+        await journal.aclose()
 
     def _halt(self, reason: str, error: BaseException | None, *, drain: bool) -> None:
         """Stop starting requests; the first reason wins."""
@@ -456,19 +471,30 @@ class BatchStream(Generic[M, R]):
         items: MemoryObjectSendStream[_Item[M]],
         out: MemoryObjectSendStream[SendOutcome[R]],
     ) -> None:
-        source = self._source
         async with items, out:
-            index = 0
-            if isinstance(source, AsyncIterable):
-                async for raw in source:
-                    if not await self._feed(index, raw, items, out):
-                        return
-                    index += 1
-            else:
-                for raw in source:
-                    if not await self._feed(index, raw, items, out):
-                        return
-                    index += 1
+            try:
+                await self._read_source(items, out)
+            except Exception as error:
+                # The caller's iterable failed: stop, let the requests in
+                # flight finish, and raise it (unwrapped) when the stream ends.
+                self._fail("source_failed", error)
+
+    async def _read_source(
+        self,
+        items: MemoryObjectSendStream[_Item[M]],
+        out: MemoryObjectSendStream[SendOutcome[R]],
+    ) -> None:
+        source, index = self._source, 0
+        if isinstance(source, AsyncIterable):
+            async for raw in source:
+                if not await self._feed(index, raw, items, out):
+                    return
+                index += 1
+        else:
+            for raw in source:
+                if not await self._feed(index, raw, items, out):
+                    return
+                index += 1
 
     async def _feed(
         self,
@@ -482,10 +508,11 @@ class BatchStream(Generic[M, R]):
         if stop is not None and not stop.drain:
             return False
         key, message = self._split(raw)
-        fp: str | None = None
-        if self._journal is not None:
+        journal = self._journal
+        commit: Commit | None = None
+        if journal is not None:
             fp = fingerprint(message)
-            earlier = self._journal.lookup(index)
+            earlier = journal.lookup(index)
             if earlier is not None:
                 if earlier[0] != fp:
                     self._fail("inputs_changed", self._changed(index, key))
@@ -494,11 +521,24 @@ class BatchStream(Generic[M, R]):
                 if known is not None:
                     await self._emit(out, known)
                     return True
+            if self._stop is None:
+                commit = self._announce(journal, index, key, fp)
         if self._stop is not None:
             await self._emit(out, SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED))
         else:
-            await items.send((index, key, message, fp))
+            await items.send((index, key, message, commit))
         return True
+
+    def _announce(
+        self, journal: Journal, index: int, key: Hashable | None, fp: str
+    ) -> Commit | None:
+        try:
+            commit = journal.announce(index, fp, key)
+        except OSError as error:
+            self._fail("journal_failed", error)
+            return None
+        self._unsent[index] = key
+        return commit
 
     def _split(self, raw: BatchInput[M]) -> tuple[Hashable | None, M]:
         if type(raw) is tuple and len(raw) == 2:
@@ -522,17 +562,23 @@ class BatchStream(Generic[M, R]):
         out: MemoryObjectSendStream[SendOutcome[R]],
     ) -> None:
         async with items, out:
-            async for index, key, message, fp in items:
-                await self._emit(out, await self._process(index, key, message, fp))
+            async for index, key, message, commit in items:
+                await self._emit(out, await self._process(index, key, message, commit))
 
     async def _process(
-        self, index: int, key: Hashable | None, message: M, fp: str | None
+        self, index: int, key: Hashable | None, message: M, commit: Commit | None
     ) -> SendOutcome[R]:
         journal = self._journal
+        if commit is not None and self._stop is None:
+            try:
+                await Journal.durable(commit)
+            except OSError as error:
+                self._fail("journal_failed", error)
         if self._stop is not None:
-            return SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED)
-        if journal is not None and fp is not None and not await self._announce(index, key, fp):
-            return _recorded(journal, SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED))
+            self._unsent.pop(index, None)
+            outcome: SendOutcome[R] = SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED)
+            return outcome if journal is None or commit is None else _recorded(journal, outcome)
+        self._unsent.pop(index, None)
         try:
             reply = await self._send(message)
         except anyio.get_cancelled_exc_class():
@@ -549,22 +595,6 @@ class BatchStream(Generic[M, R]):
                 message_id=None if message_id is None else str(message_id),
             )
         return outcome if journal is None else _recorded(journal, outcome)
-
-    async def _announce(self, index: int, key: Hashable | None, fp: str) -> bool:
-        """Make the attempt record durable; False when the send must not happen."""
-        assert self._journal is not None
-        try:
-            await self._journal.attempt(index, fp, key)
-        except anyio.get_cancelled_exc_class():
-            # Not sent: say so, or a resume would take it for unknown.
-            self._journal.outcome(index, OutcomeStatus.NOT_ATTEMPTED.value)
-            self._tally.add(SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED))
-            raise
-        except OSError as error:
-            self._fail("journal_failed", error)
-            return False
-        # A stop may have come while the record was being written.
-        return self._stop is None
 
     async def _send(self, message: M) -> R:
         """``send``, again after a rate-limit refusal (the server did not process it)."""

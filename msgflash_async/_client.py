@@ -18,6 +18,7 @@ from .resources.groups import Groups
 from .resources.instances import Instances
 from .resources.messages import Messages
 from .resources.templates import Templates
+from .resources.webhooks import Webhooks
 
 __all__ = ["MsgFlashClient"]
 
@@ -121,6 +122,10 @@ class MsgFlashClient:
     @cached_property
     def instances(self) -> Instances:
         return Instances(self._session)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        return Webhooks(self._session)
 
 
 def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter:

@@ -95,6 +95,16 @@ def _is(exact: type) -> Callable[[Any], bool]:
     return lambda candidate: candidate is exact
 
 
+def _null_means_default(cls: type) -> frozenset[str]:
+    """Wire keys of fields that have a default but do not accept None."""
+    keys = set()
+    for field in attrs.fields(cls):
+        optional = field.type is Any or "None" in str(field.type) or "Optional" in str(field.type)
+        if field.default is not attrs.NOTHING and not optional:
+            keys.add(to_camel(field.name))
+    return frozenset(keys)
+
+
 def _renames(cls: type) -> dict[str, Any]:
     return {f.name: override(rename=to_camel(f.name)) for f in attrs.fields(cls)}
 
@@ -117,7 +127,19 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(dt.datetime, format_datetime)
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
-        return make_dict_structure_fn(cls, converter, **_renames(cls))
+        generated = make_dict_structure_fn(cls, converter, **_renames(cls))
+        nullable = _null_means_default(cls)
+        if not nullable:
+            return generated
+
+        def structure_tolerating_nulls(data: Any, target: Any) -> Any:
+            # A null where the model has a non-optional default (tags, meta)
+            # means "nothing": use the default instead of failing the decode.
+            if isinstance(data, dict) and any(data.get(k, 0) is None for k in nullable):
+                data = {k: v for k, v in data.items() if v is not None or k not in nullable}
+            return generated(data, target)
+
+        return structure_tolerating_nulls
 
     def unstructure_factory(cls: type) -> Callable[[Any], Any]:
         return make_dict_unstructure_fn(

@@ -22,11 +22,14 @@ import anyio
 import attrs
 
 from ._exceptions import (
+    APIError,
     BadRequestError,
     ConflictError,
+    ConnectError,
     JobCancelledError,
-    JobError,
     JobFailedError,
+    MsgFlashError,
+    ValidationError,
 )
 from .models.jobs import BulkJob, BulkJobStatus, BulkProgress
 
@@ -39,6 +42,7 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 DEFAULT_POLL_INTERVAL = 2.0
 """Seconds between two polls of a job, as the documentation recommends."""
@@ -85,7 +89,7 @@ class _Part(Generic[R]):
         return min(self.size, max(self.job.processed_count, by_percent))
 
 
-class JobHandle(Generic[R]):
+class JobHandle(Generic[R_co]):
     """A submitted bulk operation: follow it, cancel it, or await its result.
 
     ``await handle`` (or ``await handle.wait(timeout)``) polls every
@@ -100,21 +104,20 @@ class JobHandle(Generic[R]):
 
     def __init__(
         self,
-        runner: JobRunner[R],
+        runner: JobRunner[R_co],
         *,
-        send: Send[R] | None = None,
+        send: Send[R_co] | None = None,
         chunks: Sequence[Sequence[str]] = (),
         job_ids: Sequence[str] = (),
-        requested: int = 0,
     ) -> None:
         self._runner = runner
         self._send = send
         self._chunks: deque[Sequence[str]] = deque(chunks)
-        self._parts: list[_Part[R]] = [_Part(size=0, job_id=j) for j in job_ids]
-        self._requested = requested + sum(len(c) for c in chunks)
+        self._parts: list[_Part[R_co]] = [_Part(size=0, job_id=j) for j in job_ids]
+        self._requested = sum(len(c) for c in chunks)
         self._lock = anyio.Lock()
         self._last_poll: float | None = None
-        self._error: JobError | None = None
+        self._error: MsgFlashError | None = None  # how the operation ended badly
 
     def __repr__(self) -> str:
         return f"<JobHandle job_ids={list(self.job_ids)} status={self.status.value}>"
@@ -140,8 +143,8 @@ class JobHandle(Generic[R]):
     @property
     def status(self) -> BulkJobStatus:
         if self._error is not None:
-            failed = isinstance(self._error, JobFailedError)
-            return BulkJobStatus.FAILED if failed else BulkJobStatus.CANCELLED
+            cancelled = isinstance(self._error, JobCancelledError)
+            return BulkJobStatus.CANCELLED if cancelled else BulkJobStatus.FAILED
         if self.done:
             return BulkJobStatus.DONE
         started = any(p.done or (p.job and p.job.status is not BulkJobStatus.PENDING)
@@ -157,7 +160,7 @@ class JobHandle(Generic[R]):
             jobs=tuple(p.job for p in self._parts if p.job is not None),
         )
 
-    def result(self) -> R:
+    def result(self) -> R_co:
         """The merged result of a finished operation; raises its job error."""
         if self._error is not None:
             raise self._error
@@ -166,10 +169,10 @@ class JobHandle(Generic[R]):
         results = [p.result for p in self._parts if p.result is not None]
         return results[0] if len(results) == 1 else self._runner.merge(results)
 
-    def __await__(self) -> Generator[Any, None, R]:
+    def __await__(self) -> Generator[Any, None, R_co]:
         return self.wait().__await__()
 
-    async def wait(self, timeout: float | None = None) -> R:  # noqa: ASYNC109 (API shape)
+    async def wait(self, timeout: float | None = None) -> R_co:  # noqa: ASYNC109 (API shape)
         """Poll until finished and return the result.
 
         After ``timeout`` seconds, raise the built-in :class:`TimeoutError`;
@@ -240,7 +243,7 @@ class JobHandle(Generic[R]):
             return 0.0
         return self._runner.interval
 
-    def _running(self) -> _Part[R] | None:
+    def _running(self) -> _Part[R_co] | None:
         return next((p for p in self._parts if not p.done), None)
 
     def _last_job(self) -> BulkJob | None:
@@ -266,12 +269,26 @@ class JobHandle(Generic[R]):
 
     async def submit_next(self) -> None:
         """Send the next chunk (internal: used by :class:`BulkOperation`)."""
+        if self._error is not None:
+            raise self._error
         if self._send is None:
             raise RuntimeError("this handle has no chunks to send")
         chunk = self._chunks[0]
-        answer = await self._send(chunk)
-        self._chunks.popleft()  # only once sent: a failed send can be retried
-        part: _Part[R] = _Part(size=len(chunk))
+        try:
+            answer = await self._send(chunk)
+        except (ConnectError, ValidationError):
+            raise  # the call never left: the chunk stays queued, a new await resends it
+        except APIError as exc:
+            if exc.status >= 500:
+                self._give_up(exc)
+            raise  # a 4xx was refused, not processed: resending is safe
+        except BaseException as exc:
+            # It may have reached the server (a lost answer, a cancellation):
+            # never send it again; a new call is the caller's decision.
+            self._give_up(exc)
+            raise
+        self._chunks.popleft()
+        part: _Part[R_co] = _Part(size=len(chunk))
         self._parts.append(part)
         if isinstance(answer, BulkJob):
             part.job_id = answer.id
@@ -280,7 +297,17 @@ class JobHandle(Generic[R]):
             part.result = answer
             part.done = True
 
-    def _record(self, part: _Part[R], job: BulkJob) -> None:
+    def _give_up(self, exc: BaseException) -> None:
+        self._chunks.clear()
+        if isinstance(exc, MsgFlashError):
+            self._error = exc
+        else:
+            self._error = MsgFlashError(
+                f"a bulk call ended without an answer ({type(exc).__name__}); it may have "
+                "reached the server, so it is not sent again"
+            )
+
+    def _record(self, part: _Part[R_co], job: BulkJob) -> None:
         part.job = job
         if not part.size:
             part.size = job.requested_count
@@ -299,21 +326,24 @@ class JobHandle(Generic[R]):
             self._chunks.clear()
 
 
-class BulkOperation(Generic[R]):
+class BulkOperation(Generic[R_co]):
     """A bulk call not sent yet: ``await`` it for the result, or ``submit()`` it.
 
     Returned by ``contacts.bulk_delete()``, ``groups.add_members()`` and
     ``groups.remove_members()``, whose arguments are checked at once. The
     operation is sent once: awaiting it again, or calling ``submit()`` again,
-    returns the same handle and result.
+    returns the same handle and result. A call that failed before leaving
+    (connect error, a 4xx refusal) is sent again by the next ``await``; one
+    that may have reached the server (lost answer, 5xx, cancellation) is
+    never resent, and awaiting again raises that error.
     """
 
-    def __init__(self, send: Send[R], chunks: Sequence[Sequence[str]], runner: JobRunner[R]):
+    def __init__(self, send: Send[R_co], chunks: Sequence[Sequence[str]], runner: JobRunner[R_co]):
         self._handle = JobHandle(runner, send=send, chunks=chunks)
         self._lock = anyio.Lock()
         self._submitted = False
 
-    async def submit(self) -> JobHandle[R]:
+    async def submit(self) -> JobHandle[R_co]:
         """Send the first call and return the handle at once (no waiting on jobs)."""
         async with self._lock:
             if not self._submitted:
@@ -321,9 +351,9 @@ class BulkOperation(Generic[R]):
                 self._submitted = True
         return self._handle
 
-    def __await__(self) -> Generator[Any, None, R]:
+    def __await__(self) -> Generator[Any, None, R_co]:
         return self._run().__await__()
 
-    async def _run(self) -> R:
+    async def _run(self) -> R_co:
         handle = await self.submit()
         return await handle.wait()

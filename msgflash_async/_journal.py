@@ -16,9 +16,12 @@ turns a known outcome into an unknown one, never into a second send.
 
 One fsync per record would cap a batch at a few thousand sends a second and
 block the event loop, so writes are group-committed: a single writer task
-takes every pending record, writes and syncs them in a worker thread, and
-wakes all the senders whose attempts that commit covered. At concurrency 64
-one fsync covers dozens of attempts.
+takes every pending record at most every ``commit_interval``, writes and
+syncs them in a worker thread, and wakes every sender that commit covered.
+The batch *announces* an input (queues its attempt record) when it hands it
+to the workers, so the commit is usually done before a worker picks it up:
+the fsync stays off the request's path. The price: a hard crash may leave the
+few inputs announced but not yet sent marked unknown too (never re-sent).
 
 ``fingerprint(message)`` ties an index to its content, so resuming with
 changed inputs is refused instead of skipping or re-sending the wrong ones.
@@ -39,7 +42,7 @@ import anyio
 from ._converter import unstructure
 from ._exceptions import ValidationError
 
-__all__ = ["ATTEMPTED", "Journal", "JournalEntry", "fingerprint"]
+__all__ = ["ATTEMPTED", "Commit", "Journal", "JournalEntry", "fingerprint"]
 
 _HEADER = {"journal": "msgflash-batch", "v": 1}
 
@@ -75,7 +78,7 @@ def _dump(record: Mapping[str, Any]) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
-class _Commit:
+class Commit:
     """One group commit: its waiters wake when ``done`` is set."""
 
     __slots__ = ("done", "error")
@@ -98,10 +101,10 @@ class Journal:
         self._fd: int | None = fd
         self._entries = entries
         self._pending: list[bytes] = []
-        self._next = _Commit()
+        self._next = Commit()
         self._wake = anyio.Event()
         self._stopping = False
-        self._urgent = False  # an attempt waits for the next commit
+        self._urgent = False  # an attempt record is pending
         self._last_commit = 0.0
         self.commit_interval = _COMMIT_INTERVAL
         self._failed: OSError | None = None
@@ -121,8 +124,8 @@ class Journal:
         """What an earlier run recorded for ``index``, or None."""
         return self._entries.get(index)
 
-    async def attempt(self, index: int, fp: str, key: Any) -> None:
-        """Record that ``index`` is about to be sent; returns once that is on disk."""
+    def announce(self, index: int, fp: str, key: Any) -> Commit:
+        """Queue the attempt record of ``index``; wait on the result before sending."""
         if self._failed is not None:
             raise self._failed
         # Formatted by hand: a dict through json.dumps costs ~2 us a record.
@@ -130,10 +133,15 @@ class Journal:
         if isinstance(key, (str, int)) and not isinstance(key, bool):
             extra = f',"key":{_quote(key) if isinstance(key, str) else key}'
         self._pending.append(f'{{"i":{index},"fp":"{fp}"{extra}}}\n'.encode())
-        commit = self._next
         self._urgent = True
         self._wake.set()
-        await commit.done.wait()
+        return self._next
+
+    @staticmethod
+    async def durable(commit: Commit) -> None:
+        """Return once ``commit`` is on disk; raise the OSError if it failed."""
+        if not commit.done.is_set():
+            await commit.done.wait()
         if commit.error is not None:
             raise commit.error
 
@@ -151,8 +159,8 @@ class Journal:
     async def writer(self) -> None:
         """Group-commit pending records until :meth:`stop` is called and all is written.
 
-        Only a waiting attempt (or the stop) calls for a commit at once:
-        outcome records wait for the next one, or at most ``_IDLE_FLUSH``.
+        An attempt record (or the stop) calls for a commit: outcome records
+        ride along with the next one, or wait at most ``_IDLE_FLUSH``.
         """
         while True:
             if (self._urgent or self._stopping) and self._pending:
@@ -180,7 +188,7 @@ class Journal:
     async def _commit(self) -> None:
         data = b"".join(self._pending)
         self._pending.clear()
-        commit, self._next = self._next, _Commit()
+        commit, self._next = self._next, Commit()
         self._urgent = False
         try:
             if self._failed is None:

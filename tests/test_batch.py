@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import attrs
 import pytest
 
@@ -90,6 +91,7 @@ class Stub:
         self.in_flight = 0
         self.after_stop: list[int] = []
         self.stopped = False
+        self.blocking = anyio.Event()
 
     async def __call__(self, msg: Msg) -> Reply:
         index = index_of(msg)
@@ -98,8 +100,9 @@ class Stub:
             self.after_stop.append(index)
         self.in_flight += 1
         try:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             if self.block(index):
+                self.blocking.set()
                 await anyio.sleep_forever()
             make = self.fail.get(index)
             if make is not None:
@@ -162,7 +165,7 @@ async def test_report_counts_and_unknown_list() -> None:
 async def test_async_iterable_with_key_pairs_and_key_function() -> None:
     async def source() -> AsyncIterator[tuple[str, Msg]]:
         for i, msg in enumerate(msgs(20)):
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             yield f"k{i}", msg
 
     outcomes = by_index(await collect(BatchSender(Stub(), concurrency=3), source()))
@@ -352,6 +355,7 @@ async def test_cancellation_mid_batch(tmp_path: Path) -> None:
             async for _ in outcomes:
                 received += 1
                 if received == 10:
+                    await stub.blocking.wait()
                     scope.cancel()
         after_block = True
     assert scope.cancelled_caught and not after_block, "cancellation was not swallowed"
@@ -423,3 +427,20 @@ async def test_stream_needs_async_with() -> None:
             pass
     with pytest.raises(ValidationError):
         BatchSender(Stub(), concurrency=0)
+
+
+async def test_failing_source_stops_and_raises_unwrapped() -> None:
+    def source() -> Iterator[Msg]:
+        yield from msgs(5)
+        raise OSError("disk gone")
+
+    stub = Stub()
+    stream = BatchSender(stub, concurrency=2).stream(source())
+    seen: dict[int, OutcomeStatus] = {}
+    with pytest.raises(OSError, match="disk gone"):
+        async with stream as outcomes:
+            async for outcome in outcomes:
+                seen[outcome.index] = outcome.status
+    assert sorted(seen) == list(range(5)), "what was read is reported"
+    assert {i for i, status in seen.items() if status is ACCEPTED} == set(stub.calls)
+    assert stream.report.stop_reason == "source_failed"

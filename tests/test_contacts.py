@@ -11,7 +11,7 @@ from msgflash_async._client import MsgFlashClient
 from msgflash_async._exceptions import ConflictError, NotFoundError, ValidationError
 from msgflash_async.models.contacts import BulkDeleteResult, Contact, ContactSort
 from msgflash_async.models.jobs import BulkJobStatus
-from msgflash_async.testing._server import Emulator
+from msgflash_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 from msgflash_async._client import MsgFlashClient
 from msgflash_async._exceptions import NotFoundError, PlanLimitError, ValidationError
 from msgflash_async.models.contacts import AddMembersResult, ContactGroup, RemoveMembersResult
-from msgflash_async.testing._server import Emulator
+from msgflash_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,15 @@ import anyio
 import attrs
 import pytest
 
-from msgflash_async._exceptions import BadRequestError, JobCancelledError, JobFailedError
+from msgflash_async._exceptions import (
+    BadRequestError,
+    ConnectError,
+    ConnectionLostError,
+    JobCancelledError,
+    JobFailedError,
+    MsgFlashError,
+    ServerError,
+)
 from msgflash_async._jobs import BulkOperation, JobHandle, JobRunner, split
 from msgflash_async.models.jobs import BulkJob, BulkJobStatus
 
@@ -201,7 +209,7 @@ async def test_operation_is_sent_once() -> None:
     assert len(fake.sent) == 1
 
 
-async def test_failed_submission_can_be_retried() -> None:
+async def test_a_call_that_never_left_is_sent_again() -> None:
     fake = FakeJobs()
     calls = 0
 
@@ -209,13 +217,52 @@ async def test_failed_submission_can_be_retried() -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise ConnectionError("down")
+            raise ConnectError("refused")
         return await fake.send(chunk)
 
     op = BulkOperation(flaky, [["a", "b"]], fake.runner())
-    with pytest.raises(ConnectionError):
+    with pytest.raises(ConnectError):
         await op
-    assert await op == 2
+    assert await op == 2 and calls == 2
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionLostError("lost"), ServerError("boom", status=500, code="INTERNAL_ERROR")],
+)
+async def test_a_call_that_may_have_arrived_is_never_sent_again(error: Exception) -> None:
+    fake = FakeJobs()
+    calls = 0
+
+    async def lossy(chunk: Sequence[str]) -> int | BulkJob:
+        nonlocal calls
+        calls += 1
+        raise error
+
+    op = BulkOperation(lossy, [["a"], ["b"]], fake.runner())
+    with pytest.raises(type(error)):
+        await op
+    with pytest.raises(type(error)):
+        await op
+    assert calls == 1
+
+
+async def test_a_cancelled_call_is_never_sent_again() -> None:
+    fake = FakeJobs()
+    calls = 0
+
+    async def hanging(chunk: Sequence[str]) -> int | BulkJob:
+        nonlocal calls
+        calls += 1
+        await anyio.sleep_forever()
+        raise AssertionError  # pragma: no cover
+
+    op = BulkOperation(hanging, [["a"]], fake.runner())
+    with anyio.move_on_after(INTERVAL):
+        await op
+    with pytest.raises(MsgFlashError, match="may have reached the server"):
+        await op
+    assert calls == 1
 
 
 async def test_handle_rebuilt_from_job_ids_polls_at_once() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import AsyncGenerator
 
 import anyio
 import anyio.lowlevel
@@ -87,7 +88,7 @@ async def test_max_items_zero_and_negative() -> None:
 async def test_resume_from_a_cursor() -> None:
     pages = Pages(30, 10)
     first = AsyncPaginator(pages.fetch)
-    seen = []
+    seen: list[int] = []
     async for page in first.pages():
         seen.extend(i.n for i in page.items)
         break
@@ -151,6 +152,7 @@ async def test_breaking_out_cancels_the_prefetch() -> None:
 
     iterator = AsyncPaginator(fetch, prefetch=True).pages()
     await iterator.__anext__()
+    assert isinstance(iterator, AsyncGenerator)
     await iterator.aclose()  # what `break` in `async for` does, promptly
     gate.set()
     await anyio.lowlevel.checkpoint()

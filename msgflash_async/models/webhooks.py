@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 import attrs
 from attrs import frozen
 
+from .._secret import Secret
 from ._enums import OpenEnum
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "MessageSent",
     "MessageStatus",
     "UnknownEvent",
+    "WebhookEndpoint",
     "WebhookEvent",
     "WebhookEventType",
 ]
@@ -164,3 +166,22 @@ WebhookEvent: TypeAlias = (
     | InstanceDisconnected
     | UnknownEvent
 )
+
+
+@frozen
+class WebhookEndpoint:
+    """A URL registered to receive events (``client.webhooks``).
+
+    ``secret`` signs every delivery to this endpoint; the API returns it only
+    in the reply to ``create()`` (list replies leave it out), so store it
+    then: ``endpoint.secret.reveal()``. It never shows in ``repr``. The two
+    documented create replies differ (one has ``created_at``, the other
+    ``active``), hence both are optional.
+    """
+
+    id: str
+    url: str | None = None
+    events: tuple[WebhookEventType, ...] = ()
+    secret: Secret | None = None
+    active: bool | None = None
+    created_at: dt.datetime | None = None

@@ -8,6 +8,7 @@ rehearse outages. The pytest plugin provides a ``msgflash_emulator`` fixture.
 
 from __future__ import annotations
 
+from ._events import EventBus, EventCallback
 from ._faults import DEFAULT_RANDOM_FAULTS, Fault, FaultRule, Faults
 from ._http import ApiFailure
 from ._server import Emulator, RouteInstaller, build_app, run_emulator
@@ -19,6 +20,8 @@ __all__ = [
     "Emulator",
     "EmulatorSettings",
     "EmulatorState",
+    "EventBus",
+    "EventCallback",
     "Fault",
     "FaultRule",
     "Faults",

@@ -9,14 +9,16 @@ aiohttp tries routes in registration order, so the literal ones go first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from . import _contacts, _groups, _jobs
+from . import _contacts, _groups, _instances, _jobs, _messages, _templates, _webhooks
 from ._faults import Faults
+from ._messaging import MessagingMixin
 from ._middleware import build_middlewares
 from ._state import EmulatorSettings, EmulatorState, RequestRecord, Workspace
 from ._store import Group, seeded_contacts
@@ -27,7 +29,11 @@ RouteInstaller = Callable[[web.Application, EmulatorState], None]
 
 ROUTE_MODULES: tuple[RouteInstaller, ...] = (
     _jobs.add_routes,
+    _webhooks.add_routes,
     _groups.add_routes,
+    _instances.add_routes,
+    _templates.add_routes,
+    _messages.add_routes,
     _contacts.add_routes,  # last: its /contacts/{id} would shadow the literal paths above
 )
 
@@ -43,13 +49,14 @@ def build_app(state: EmulatorState, extra: Iterable[RouteInstaller] = ()) -> web
     return app
 
 
-class Emulator:
+class Emulator(MessagingMixin):
     """A MsgFlash API emulator served over HTTP on 127.0.0.1 (port 0: any free port).
 
     Use ``async with Emulator() as emu:`` or ``await emu.start()`` / ``await emu.stop()``.
     Point a client at :attr:`base_url` with :attr:`api_key` (or :attr:`team_key` plus
     :attr:`team_id`). Knobs live on :attr:`settings` and :attr:`faults` and may be
-    changed while the server runs. An instance serves once: it cannot be restarted.
+    changed while the server runs; message, template and instance knobs and records
+    come from :class:`~._messaging.MessagingMixin`. An instance serves once: it cannot be restarted.
     """
 
     def __init__(
@@ -64,6 +71,9 @@ class Emulator:
         job_start_delay: float = 0.05,
         async_threshold: int = 100,
         record_requests: bool = True,
+        message_step: float | None = 0.2,
+        monthly_outbound_quota: int | None = None,
+        subscription_active: bool = True,
         api_key: str | None = None,
         team_key: str | None = None,
         team_id: str | None = None,
@@ -78,6 +88,9 @@ class Emulator:
             job_rate=job_rate,
             job_start_delay=job_start_delay,
             record_requests=record_requests,
+            message_step=message_step,
+            monthly_outbound_quota=monthly_outbound_quota,
+            subscription_active=subscription_active,
         )
         self.state = EmulatorState(
             self.settings, api_key=api_key, team_key=team_key, team_id=team_id, clock=clock
@@ -86,6 +99,7 @@ class Emulator:
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._lifecycle_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -99,10 +113,17 @@ class Emulator:
         site = web.TCPSite(runner, self._host, self._port)
         await site.start()
         self._port = runner.addresses[0][1]
+        # One task advances every message lifecycle, so webhook events flow unpolled.
+        self._lifecycle_task = asyncio.get_running_loop().create_task(self.state.lifecycle.run())
 
     async def stop(self) -> None:
         """Stop serving; idempotent. Pending injected delays end at once."""
         runner, self._runner = self._runner, None
+        task, self._lifecycle_task = self._lifecycle_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if runner is not None:
             self.state.closing.set()
             await runner.cleanup()
@@ -169,6 +190,16 @@ class Emulator:
     def server_errors(self) -> list[BaseException]:
         """Unexpected exceptions inside the emulator (answered as 500); should stay empty."""
         return self.state.server_errors
+
+    @property
+    def webhooks(self) -> _webhooks.WebhookService:
+        """Webhook endpoints, delivery knobs (``.settings``) and ``await .wait_idle()``."""
+        return self.app[_webhooks.WEBHOOKS_KEY]
+
+    @property
+    def webhook_deliveries(self) -> list[_webhooks.DeliveryRecord]:
+        """Every webhook delivery try so far (url, event, status, attempt), in order."""
+        return self.webhooks.deliveries
 
     def clear_requests(self) -> None:
         self.state.requests.clear()

@@ -23,8 +23,11 @@ from aiohttp import web
 from msgflash_async._json import loads
 
 from ._bulk import BulkJob, JobFailure, JobPlan
+from ._catalog import InstanceRecord, MessageLog, MessageRecord, TemplateRecord
+from ._events import EventBus
 from ._faults import Faults
 from ._http import ApiFailure, Stamper, new_id
+from ._lifecycle import Lifecycle
 from ._store import ContactIndex, Group
 
 __all__ = ["EmulatorSettings", "EmulatorState", "RequestRecord", "Workspace"]
@@ -44,6 +47,14 @@ class EmulatorSettings:
     job_rate: float | None = 1000.0  # items per second; None = instant
     job_start_delay: float = 0.05  # seconds a job stays pending
     record_requests: bool = True
+    # Messages (see _messages.py and _lifecycle.py).
+    monthly_outbound_quota: int | None = None  # accepted sends before the outbound 429
+    subscription_active: bool = True  # False: sends and schedules get 403 SUBSCRIPTION_INACTIVE
+    message_step: float | None = 0.2  # seconds per lifecycle step; None or 0 = instant
+    read_receipts: bool = True  # False: every message stops at "delivered"
+    failing_numbers: set[str] = attrs.field(factory=set)  # accepted, then "failed"
+    invalid_numbers: set[str] = attrs.field(factory=set)  # 422 INVALID_DESTINATION
+    unread_numbers: set[str] = attrs.field(factory=set)  # stop at "delivered"
 
 
 class RequestRecord:
@@ -75,7 +86,7 @@ class RequestRecord:
 
 
 class Workspace:
-    """Contacts, groups, memberships and bulk jobs of one workspace."""
+    """Contacts, groups, bulk jobs, instances, templates and messages of one workspace."""
 
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
@@ -86,6 +97,26 @@ class Workspace:
         self.jobs: list[BulkJob] = []  # oldest first
         self.jobs_by_id: dict[str, BulkJob] = {}
         self._active: list[BulkJob] = []
+        # The account user behind {{user.*}} and a message's userId.
+        self.user = {"id": new_id(), "name": "Emulator User", "email": "user@example.com"}
+        self.instances: dict[str, InstanceRecord] = {}
+        self.templates: dict[str, TemplateRecord] = {}
+        self.messages = MessageLog()
+        self.default_instance = self.add_instance("Main instance")
+
+    def add_instance(
+        self, name: str, *, wa_number: str | None = None, status: str = "connected"
+    ) -> InstanceRecord:
+        number = wa_number or f"+1555{secrets.randbelow(10**7):07d}"
+        instance = InstanceRecord(name, number, status, self.stamps.next())
+        self.instances[instance.id] = instance
+        return instance
+
+    def instance(self, instance_id: str) -> InstanceRecord:
+        instance = self.instances.get(instance_id)
+        if instance is None:
+            raise ApiFailure(404, "NOT_FOUND", "Instance not found")
+        return instance
 
     def tick(self) -> None:
         """Advance running bulk jobs to the current clock time."""
@@ -168,6 +199,9 @@ class EmulatorState:
     ) -> None:
         self.settings = settings
         self.faults = Faults()
+        self.events = EventBus()  # webhook payloads: messages, instances
+        self.lifecycle = Lifecycle(self)
+        self.outbound: list[MessageRecord] = []  # every accepted send/schedule, arrival order
         self.api_key = api_key or "msgf_live_" + secrets.token_hex(32)
         self.team_key = team_key or "msgf_team_" + secrets.token_hex(32)
         self.team_id = team_id or new_id()
@@ -199,6 +233,7 @@ class EmulatorState:
         headers = request.headers
         workspace = self.workspace_for_key(headers.get("x-api-key"), headers.get("X-Team-Id"))
         workspace.tick()
+        self.lifecycle.run_due()
         return workspace
 
     def admit(self, api_key: str) -> None:
