@@ -127,7 +127,9 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(dt.datetime, format_datetime)
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
-        generated = make_dict_structure_fn(cls, converter, **_renames(cls))
+        generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
+            cls, converter, **_renames(cls)
+        )
         nullable = _null_means_default(cls)
         if not nullable:
             return generated
@@ -201,7 +203,7 @@ def _first_failure(exc: BaseException) -> tuple[str, str]:
         if key:
             path.append(key)
         exc = inner
-    reason = f"missing" if isinstance(exc, KeyError) else str(exc)[:200]
+    reason = "missing" if isinstance(exc, KeyError) else str(exc)[:200]
     return ".".join(path), reason or type(exc).__name__
 
 

@@ -18,7 +18,7 @@ of the answer::
     ├── APIError                      the server answered with an error envelope
     │   ├── BadRequestError           400 (BAD_REQUEST)
     │   │   ├── ServerValidationError 400 VALIDATION_ERROR
-    │   │   └── TemplateError         400 TEMPLATE_INVALID / _VARIABLES_MISSING / _CONTEXT_UNAVAILABLE
+    │   │   └── TemplateError         400 TEMPLATE_INVALID, _VARIABLES_MISSING, _CONTEXT_UNAVAILABLE
     │   ├── AuthenticationError       401 UNAUTHORIZED
     │   ├── PermissionDeniedError     403 FORBIDDEN, TEAM_*, INSTANCE_NOT_ASSIGNED
     │   │   └── PlanLimitError        403 MAX_*, *_NOT_AVAILABLE_ON_PLAN, SUBSCRIPTION_INACTIVE

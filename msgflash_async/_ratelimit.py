@@ -5,30 +5,41 @@ into one second and a strict GCRA loses ~1 % and still trips the server on
 jitter (see PERFORMANCE.md); a sliding log of the last ``rate`` send times
 with a small margin reaches 9.97 req/s with no over-limit window. A shared
 backend for several processes implements the same :class:`RateLimiter`.
+
+The server counts a request when it arrives, not when the client decided to
+send it: a request that first opens a connection arrives milliseconds after
+one sent on a warm connection. So ``acquire()`` may return a *mark*, a
+callable the session calls once the request is on the wire, which moves the
+slot to the real send time (measured: without it, the first burst on cold
+connections drew 429s from a server enforcing exactly 10 per second).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["NoRateLimit", "RateLimiter", "SlidingWindowLimiter"]
+__all__ = ["Mark", "NoRateLimit", "RateLimiter", "SlidingWindowLimiter"]
+
+Mark = Callable[[], None]
+"""Called by the session when the request's headers have been sent."""
 
 
 @runtime_checkable
 class RateLimiter(Protocol):
     """Anything that can make a caller wait for its turn to send one request."""
 
-    async def acquire(self) -> None:
-        """Return when one more request may be sent now."""
+    async def acquire(self) -> Mark | None:
+        """Return when one more request may be sent now, optionally with a mark."""
         ...
 
 
 class NoRateLimit:
     """A limiter that never waits (benchmarks, or a server without limits)."""
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Mark | None:
         return None
 
 
@@ -45,17 +56,26 @@ class SlidingWindowLimiter:
         # A fractional rate (2.5/s) is kept exact by scaling the window.
         self._slots = max(1, int(rate))
         self._window = period * self._slots / rate + margin
-        self._sent: deque[float] = deque(maxlen=self._slots)
+        # One mutable cell per slot, so a mark can move it to the send time.
+        self._sent: deque[list[float]] = deque(maxlen=self._slots)
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"SlidingWindowLimiter(slots={self._slots}, window={self._window:.3f}s)"
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Mark:
         async with self._lock:
             loop = asyncio.get_running_loop()
-            if len(self._sent) == self._slots:
-                wait = self._sent[0] + self._window - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            self._sent.append(loop.time())
+            # Loop: the oldest slot may move later (its mark) while we sleep.
+            while len(self._sent) == self._slots:
+                wait = self._sent[0][0] + self._window - loop.time()
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            slot = [loop.time()]
+            self._sent.append(slot)
+
+        def mark_sent() -> None:
+            slot[0] = max(slot[0], loop.time())
+
+        return mark_sent

@@ -33,7 +33,7 @@ from ._protocol import (
     should_retry,
     user_agent,
 )
-from ._ratelimit import RateLimiter
+from ._ratelimit import NoRateLimit, RateLimiter
 
 __all__ = ["Response", "Session"]
 
@@ -95,7 +95,7 @@ class Session:
 
     def _new_http(self) -> aiohttp.ClientSession:
         config = self._config
-        ssl_option: ssl.SSLContext | bool = True if config.verify_ssl else False
+        ssl_option: ssl.SSLContext | bool = config.verify_ssl
         connector = aiohttp.TCPConnector(
             limit=config.pool_size,
             limit_per_host=config.pool_size,
@@ -106,7 +106,11 @@ class Session:
             total=config.timeouts.request, sock_connect=config.timeouts.connect
         )
         return aiohttp.ClientSession(
-            connector=connector, timeout=timeout, raise_for_status=False
+            connector=connector,
+            timeout=timeout,
+            raise_for_status=False,
+            # Marks cost a little per request: only when a limiter wants them.
+            trace_configs=None if isinstance(self._limiter, NoRateLimit) else [_send_marks()],
         )
 
     async def aclose(self) -> None:
@@ -176,13 +180,14 @@ class Session:
             headers = {**headers, "Content-Type": "application/json"}
         url = self._config.base_url + path
         async with self._gate:
-            await self._limiter.acquire()
+            mark = await self._limiter.acquire()
             loop = asyncio.get_running_loop()
             started = loop.time()
             status: int | str = "error"
             try:
                 async with http.request(
-                    method, url, params=params, data=body, headers=headers
+                    method, url, params=params, data=body, headers=headers,
+                    trace_request_ctx=mark,
                 ) as answer:
                     raw = await answer.read()
                     status = answer.status
@@ -197,6 +202,21 @@ class Session:
                     )
         data = decipher(status, reply_headers, raw, method=method, path=path)
         return Response(status, data)
+
+
+def _send_marks() -> aiohttp.TraceConfig:
+    """Tell the rate limiter when a request's headers actually left."""
+
+    async def on_headers_sent(
+        _: aiohttp.ClientSession, context: Any, __: aiohttp.TraceRequestHeadersSentParams
+    ) -> None:
+        mark = context.trace_request_ctx
+        if mark is not None:
+            mark()
+
+    config = aiohttp.TraceConfig()
+    config.on_request_headers_sent.append(on_headers_sent)
+    return config
 
 
 def _transport_error(exc: BaseException, method: str, path: str) -> TransportError:

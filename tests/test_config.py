@@ -21,7 +21,13 @@ def test_no_key_says_where_to_get_one() -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["msgf_live_abc", "msgf_live_" + "A" * 64, "msgf_live_" + "g" * 64, "sk_live_123", "msgf_live_"],
+    [
+        "msgf_live_abc",
+        "msgf_live_" + "A" * 64,
+        "msgf_live_" + "g" * 64,
+        "sk_live_123",
+        "msgf_live_",
+    ],
 )
 def test_malformed_personal_keys_are_refused(key: str) -> None:
     with pytest.raises(ConfigurationError, match="64 lowercase hex"):

@@ -76,9 +76,16 @@ def test_every_documented_code_maps_to_its_class(
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, exc.BadRequestError), (401, exc.AuthenticationError), (403, exc.PermissionDeniedError),
-     (404, exc.NotFoundError), (409, exc.ConflictError), (418, exc.APIError),
-     (429, exc.RateLimitError), (503, exc.ServerError)],
+    [
+        (400, exc.BadRequestError),
+        (401, exc.AuthenticationError),
+        (403, exc.PermissionDeniedError),
+        (404, exc.NotFoundError),
+        (409, exc.ConflictError),
+        (418, exc.APIError),
+        (429, exc.RateLimitError),
+        (503, exc.ServerError),
+    ],
 )
 def test_unknown_codes_fall_back_by_status(status: int, cls: type[exc.APIError]) -> None:
     error = error_from_response(status, {}, _body("SOMETHING_NEW"), method="GET", path="/p")
@@ -87,8 +94,9 @@ def test_unknown_codes_fall_back_by_status(status: int, cls: type[exc.APIError])
 
 
 def test_unknown_plan_and_quota_codes_fall_into_their_family() -> None:
-    quota = error_from_response(429, {}, _body("MONTHLY_STATUS_QUOTA_EXCEEDED"), method="POST",
-                                path="/p")
+    quota = error_from_response(
+        429, {}, _body("MONTHLY_STATUS_QUOTA_EXCEEDED"), method="POST", path="/p"
+    )
     assert isinstance(quota, exc.QuotaExceededError)
     cap = error_from_response(403, {}, _body("MAX_TEAMS_REACHED"), method="POST", path="/p")
     assert isinstance(cap, exc.PlanLimitError)
@@ -96,8 +104,9 @@ def test_unknown_plan_and_quota_codes_fall_into_their_family() -> None:
 
 def test_validation_details_are_kept() -> None:
     details = [{"field": "phone", "message": "must be E.164"}]
-    error = error_from_response(400, {}, _body("VALIDATION_ERROR", details=details),
-                                method="POST", path="/api/v1/contacts")
+    error = error_from_response(
+        400, {}, _body("VALIDATION_ERROR", details=details), method="POST", path="/api/v1/contacts"
+    )
     assert isinstance(error, exc.ServerValidationError)
     assert error.details == details
 

@@ -41,7 +41,9 @@ async def _get(client: MsgFlashClient, path: str = CONTACTS) -> object:
     return (await client._session.request("GET", path)).data
 
 
-async def test_get_retries_502_then_succeeds(client: MsgFlashClient, msgflash_emulator: Emulator) -> None:
+async def test_get_retries_502_then_succeeds(
+    client: MsgFlashClient, msgflash_emulator: Emulator
+) -> None:
     msgflash_emulator.faults.add(Fault.error(502, body=b"<html>Bad Gateway</html>"), times=2)
     data = await _get(client)
     assert isinstance(data, dict) and "contacts" in data
@@ -68,7 +70,9 @@ async def test_get_retries_a_dropped_connection(
     assert _hits(msgflash_emulator, "GET", CONTACTS) == 2
 
 
-async def test_sent_post_is_never_repeated(client: MsgFlashClient, msgflash_emulator: Emulator) -> None:
+async def test_sent_post_is_never_repeated(
+    client: MsgFlashClient, msgflash_emulator: Emulator
+) -> None:
     ids = msgflash_emulator.seed_contacts(3)
     path = "/api/v1/contacts/bulk-delete"
     msgflash_emulator.faults.add(Fault.drop(after_handler=True), method="POST", path=path)
@@ -98,7 +102,9 @@ async def test_rate_limit_429_is_retried_even_for_post(
     assert _hits(msgflash_emulator, "POST", CONTACTS) == 2
 
 
-@pytest.mark.parametrize("code", ["MONTHLY_API_REQUEST_QUOTA_EXCEEDED", "MONTHLY_OUTBOUND_QUOTA_EXCEEDED"])
+@pytest.mark.parametrize(
+    "code", ["MONTHLY_API_REQUEST_QUOTA_EXCEEDED", "MONTHLY_OUTBOUND_QUOTA_EXCEEDED"]
+)
 async def test_quota_errors_are_never_retried(
     client: MsgFlashClient, msgflash_emulator: Emulator, code: str
 ) -> None:
@@ -118,8 +124,11 @@ async def test_4xx_is_not_retried(client: MsgFlashClient, msgflash_emulator: Emu
 async def test_per_attempt_timeout(msgflash_emulator: Emulator) -> None:
     msgflash_emulator.faults.add(Fault.delay(5.0), times=None)
     async with MsgFlashClient(
-        msgflash_emulator.api_key, base_url=msgflash_emulator.base_url, rate_limit=None,
-        timeout=0.2, max_retries=0,
+        msgflash_emulator.api_key,
+        base_url=msgflash_emulator.base_url,
+        rate_limit=None,
+        timeout=0.2,
+        max_retries=0,
     ) as client:
         with pytest.raises(exc.RequestTimeoutError):
             await _get(client)
@@ -128,8 +137,11 @@ async def test_per_attempt_timeout(msgflash_emulator: Emulator) -> None:
 async def test_deadline_bounds_the_whole_call(msgflash_emulator: Emulator) -> None:
     msgflash_emulator.faults.add(Fault.error(503), times=None)
     async with MsgFlashClient(
-        msgflash_emulator.api_key, base_url=msgflash_emulator.base_url, rate_limit=None,
-        deadline=0.3, retry=RetryPolicy(max_retries=100, backoff_base=0.05, backoff_max=0.05),
+        msgflash_emulator.api_key,
+        base_url=msgflash_emulator.base_url,
+        rate_limit=None,
+        deadline=0.3,
+        retry=RetryPolicy(max_retries=100, backoff_base=0.05, backoff_max=0.05),
     ) as client:
         with pytest.raises(exc.DeadlineExceededError):
             await _get(client)
@@ -141,7 +153,9 @@ def _dead_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_refused_connection_is_retried_even_for_post(caplog: pytest.LogCaptureFixture) -> None:
+async def test_refused_connection_is_retried_even_for_post(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     key = "msgf_live_" + "1" * 64
     caplog.set_level(logging.DEBUG, logger="msgflash_async")
     async with MsgFlashClient(
@@ -150,7 +164,9 @@ async def test_refused_connection_is_retried_even_for_post(caplog: pytest.LogCap
         with pytest.raises(exc.ConnectError) as info:
             await client._session.request("POST", CONTACTS, json={})
     assert not info.value.request_sent
-    attempts = [r for r in caplog.records if r.name == "msgflash_async" and "POST" in r.getMessage()]
+    attempts = [
+        r for r in caplog.records if r.name == "msgflash_async" and "POST" in r.getMessage()
+    ]
     assert len(attempts) == 1 + FAST_RETRY.max_retries
 
 
@@ -187,8 +203,10 @@ async def test_bad_key_is_authentication_error(msgflash_emulator: Emulator) -> N
 
 async def test_team_key_with_team_id(msgflash_emulator: Emulator) -> None:
     async with MsgFlashClient(
-        msgflash_emulator.team_key, team_id=msgflash_emulator.team_id,
-        base_url=msgflash_emulator.base_url, rate_limit=None,
+        msgflash_emulator.team_key,
+        team_id=msgflash_emulator.team_id,
+        base_url=msgflash_emulator.base_url,
+        rate_limit=None,
     ) as client:
         assert "contacts" in await _get(client)  # type: ignore[operator]
 
