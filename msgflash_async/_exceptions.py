@@ -32,6 +32,9 @@ of the answer::
     ├── JobError                      a bulk job ended badly (.job carries it)
     │   ├── JobFailedError
     │   └── JobCancelledError
+    ├── MessageError                  a message ended before the awaited status (.msg)
+    │   ├── MessageFailedError
+    │   └── MessageCancelledError
     └── WebhookVerificationError      a webhook delivery whose signature does not hold
 
 Unknown codes fall back by HTTP status; unknown statuses fall back to
@@ -57,6 +60,9 @@ __all__ = [
     "JobCancelledError",
     "JobError",
     "JobFailedError",
+    "MessageCancelledError",
+    "MessageError",
+    "MessageFailedError",
     "MsgFlashError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -239,6 +245,24 @@ class JobFailedError(JobError):
 
 class JobCancelledError(JobError):
     """The job ended with status ``cancelled``."""
+
+
+class MessageError(MsgFlashError):
+    """A message ended without reaching the awaited status; ``msg`` is its last state."""
+
+    def __init__(self, text: str, *, msg: Any) -> None:
+        super().__init__(text)
+        self.msg = msg
+        self.error: Any = getattr(msg, "error", None)
+        """The server's ``error`` field (its shape is not documented)."""
+
+
+class MessageFailedError(MessageError):
+    """The message ended with status ``failed``."""
+
+
+class MessageCancelledError(MessageError):
+    """The message ended with status ``cancelled`` (a scheduled or campaign message)."""
 
 
 class WebhookVerificationError(MsgFlashError):

@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from aiohttp import web
 
 from msgflash_async._client import MsgFlashClient
-from msgflash_async._exceptions import ValidationError
-from msgflash_async.models.messages import MessageStatus, OutgoingMessage
+from msgflash_async._converter import format_datetime
+from msgflash_async._exceptions import (
+    BadRequestError,
+    MessageCancelledError,
+    MessageFailedError,
+    NotFoundError,
+    PlanLimitError,
+    ServerError,
+    TemplateError,
+    TransportError,
+    UnprocessableError,
+    ValidationError,
+)
+from msgflash_async.models.messages import (
+    Button,
+    MessageStatus,
+    MessageType,
+    OutgoingMessage,
+    status_reached,
+)
 from msgflash_async.models.templates import Template
-from msgflash_async.resources.messages import MessageCancelledError, MessageFailedError
-from msgflash_async.testing import Emulator, EmulatorState
+from msgflash_async.testing import Emulator, EmulatorState, Fault
 from msgflash_async.testing._http import ok
 
 pytestmark = pytest.mark.anyio
@@ -136,3 +154,165 @@ async def test_invalid_messages_cost_no_request() -> None:
                 await client.messages.wait_for_status("m1", timeout=0)
         assert emu.requests == []
 
+
+
+# -- against the emulator's message routes ------------------------------------
+
+
+@pytest.fixture
+async def live() -> AsyncIterator[Pair]:
+    async with (
+        Emulator(rate_limit=None, message_step=0.02) as emu,
+        MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client,
+    ):
+        yield emu, client
+
+
+def _instance(emu: Emulator) -> str:
+    return emu.workspace().default_instance.id
+
+
+def _posts(emu: Emulator, path: str) -> list[dict[str, object]]:
+    return [json.loads(r.body) for r in emu.requests if r.method == "POST" and r.path == path]
+
+
+async def test_send_text_then_wait_until_read(live: Pair) -> None:
+    emu, client = live
+    sent = await client.messages.send_text(_instance(emu), TO, "Hello")
+    assert sent.status is MessageStatus.QUEUED and sent.body == "Hello"
+    assert _posts(emu, "/api/v1/messages/send") == [
+        {"instanceId": _instance(emu), "to": TO, "type": "text", "text": "Hello"}
+    ]
+    delivered = await client.messages.wait_for_status(sent.id, timeout=5, poll_interval=0.01)
+    assert status_reached(delivered.status, "delivered")
+    read = await client.messages.wait_for_status(sent.id, "read", timeout=5, poll_interval=0.01)
+    assert read.status is MessageStatus.READ
+    assert read.worker_safety is not None and read.worker_safety.decision == "allow"
+
+
+async def test_every_builder_is_accepted_by_the_emulator(live: Pair) -> None:
+    emu, client = live
+    inst = _instance(emu)
+    contact_id = emu.seed_contacts(1)[0]
+    url = "https://cdn.example/file.ogg"
+    messages = [
+        OutgoingMessage.image_message(inst, TO, url, caption="c"),
+        OutgoingMessage.video_message(inst, TO, url),
+        OutgoingMessage.audio_message(inst, TO, url),
+        OutgoingMessage.voice_note_message(inst, TO, url),
+        OutgoingMessage.document_message(inst, TO, url),
+        OutgoingMessage.location_message(inst, TO, 5.3, -4.0, name="Here"),
+        OutgoingMessage.contact_message(inst, TO, contact_id),
+        OutgoingMessage.buttons_message(
+            inst, TO, title="T", description="D", footer="F",
+            buttons=[Button.copy("Copy", "dGV4dA=="),
+                     Button.pix("Pay", key="k", key_type="email", name="Shop")]),
+        OutgoingMessage.buttons_message(
+            inst, TO, title="T", description="D",
+            buttons=[Button.link("Go", "https://x.example"), Button.call("Call", TO)]),
+    ]
+    for message in messages:
+        sent = await client.messages.send(message)
+        assert sent.type == message.type and sent.status is MessageStatus.QUEUED
+
+
+async def test_template_send_renders_on_the_server(live: Pair) -> None:
+    emu, client = live
+    contact_id = emu.seed_contacts(1, name_prefix="Awa")[0]
+    template = await client.templates.create(
+        name="otp", type="text", body="Hi {{contact.firstName}}, code {{custom.code}}"
+    )
+    message = OutgoingMessage.template_message(
+        _instance(emu), TO, template.id, contact_id=contact_id, variables={"code": "1234"}
+    )
+    sent = await client.messages.send(message, template=template)
+    assert sent.type is MessageType.TEXT and sent.body is not None
+    assert sent.body.startswith("Hi Awa") and sent.body.endswith("code 1234")
+    # Without the client-side check, the server's refusal is a TemplateError.
+    with pytest.raises(TemplateError) as info:
+        await client.messages.send(OutgoingMessage.template_message(
+            _instance(emu), TO, template.id, contact_id=contact_id))
+    assert info.value.code == "TEMPLATE_VARIABLES_MISSING"
+    with pytest.raises(TemplateError) as context:
+        await client.messages.send(OutgoingMessage.template_message(
+            _instance(emu), TO, template.id, variables={"custom.code": "1"}))
+    assert context.value.code == "TEMPLATE_CONTEXT_UNAVAILABLE"
+
+
+async def test_server_refusals_are_typed(live: Pair) -> None:
+    emu, client = live
+    emu.settings.invalid_numbers.add("+33700000000")
+    with pytest.raises(UnprocessableError):
+        await client.messages.send_text(_instance(emu), "+33700000000", "x")
+    offline = emu.workspace().add_instance("Offline", status="disconnected").id
+    with pytest.raises(BadRequestError):
+        await client.messages.send_text(offline, TO, "x")
+    with pytest.raises(NotFoundError):
+        await client.messages.send_text("no-such-instance", TO, "x")
+    with pytest.raises(NotFoundError):
+        await client.messages.get("no-such-message")
+    emu.settings.subscription_active = False
+    with pytest.raises(PlanLimitError):
+        await client.messages.send_text(_instance(emu), TO, "x")
+
+
+async def test_failing_number_raises_message_failed(live: Pair) -> None:
+    emu, client = live
+    emu.settings.failing_numbers.add(TO)
+    sent = await client.messages.send_text(_instance(emu), TO, "x")
+    with pytest.raises(MessageFailedError) as info:
+        await client.messages.wait_for_status(sent.id, timeout=5, poll_interval=0.01)
+    assert info.value.msg.status is MessageStatus.FAILED and info.value.error is not None
+
+
+async def test_send_is_never_retried_once_it_may_have_arrived(live: Pair) -> None:
+    emu, client = live
+    path = "/api/v1/messages/send"
+    emu.faults.add(Fault.error(500), method="POST", path=path)
+    with pytest.raises(ServerError):
+        await client.messages.send_text(_instance(emu), TO, "x")
+    emu.faults.add(Fault.drop(after_handler=True), method="POST", path=path)
+    with pytest.raises(TransportError) as info:
+        await client.messages.send_text(_instance(emu), TO, "x")
+    assert info.value.request_sent
+    assert len(_posts(emu, path)) == 2
+    # The dropped send did happen: look it up before sending again.
+    assert len(emu.workspace().messages) == 1
+
+
+async def test_schedule(live: Pair) -> None:
+    emu, client = live
+    at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+    message = OutgoingMessage.text_message(_instance(emu), TO, "later")
+    scheduled = await client.messages.schedule(message, at)
+    assert scheduled.status is MessageStatus.SCHEDULED
+    assert scheduled.scheduled_at is not None
+    assert abs((scheduled.scheduled_at - at).total_seconds()) < 0.002
+    body = _posts(emu, "/api/v1/messages/schedule")[0]
+    assert body["scheduledAt"] == format_datetime(at) and body["text"] == "later"
+    assert [r.status for r in emu.requests if r.path.endswith("/schedule")] == [201]
+
+
+async def test_list_filters_and_pages(live: Pair) -> None:
+    emu, client = live
+    inst = _instance(emu)
+    other = emu.workspace().add_instance("Second").id
+    for index in range(5):
+        await client.messages.send_text(inst, TO, f"m{index}")
+    await client.messages.send_text(other, TO, "other")
+    bodies = [m.body async for m in client.messages.list(instance_id=inst, limit=2)]
+    assert bodies == ["m4", "m3", "m2", "m1", "m0"]
+    assert sum(1 for r in emu.requests if r.path == "/api/v1/messages") == 3
+    first = await client.messages.list(limit=2)
+    assert len(first.items) == 2 and first.has_more and first.next_cursor
+    emu.settings.message_step = None
+    paginator = client.messages.list(instance_id=inst, limit=2, max_items=2)
+    assert len([m async for m in paginator]) == 2
+    token = paginator.resume_token
+    assert token is not None
+    rest = [m.body async for m in client.messages.list(resume=token)]
+    assert rest == ["m2", "m1", "m0"]
+    with pytest.raises(ValidationError):
+        client.messages.list(resume=token, instance_id=other)
+    queued = [m async for m in client.messages.list(status="queued")]
+    assert all(m.status is MessageStatus.QUEUED for m in queued)

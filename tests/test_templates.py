@@ -8,8 +8,8 @@ import pytest
 from aiohttp import web
 
 from msgflash_async._client import MsgFlashClient
-from msgflash_async._exceptions import ValidationError
-from msgflash_async.models.templates import Template
+from msgflash_async._exceptions import NotFoundError, TemplateError, ValidationError
+from msgflash_async.models.templates import Template, TemplateType
 from msgflash_async.testing import Emulator, EmulatorState
 from msgflash_async.testing._http import ok
 
@@ -100,3 +100,84 @@ async def test_check_is_local() -> None:
         assert check.needs_contact == ("firstName",) and check.missing == ()
         assert client.templates.check(template, {"code": 1}, contact_id="c").ok
         assert client.templates.check("{{custom.x}}").missing == ("x",)
+
+
+# -- against the emulator's template routes -----------------------------------
+
+
+@pytest.fixture
+async def live() -> AsyncIterator[Pair]:
+    async with (
+        Emulator(rate_limit=None) as emu,
+        MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client,
+    ):
+        yield emu, client
+
+
+async def test_crud(live: Pair) -> None:
+    emu, client = live
+    created = await client.templates.create(
+        name="welcome", type="text", body="Hi {{contact.firstName}} {{custom.code}}"
+    )
+    assert created.type is TemplateType.TEXT and created.created_at is not None
+    assert created.variable_names == ("contact.firstName", "custom.code")
+    assert [r.status for r in emu.requests if r.method == "POST"] == [201]
+    assert await client.templates.get(created.id) == created
+    updated = await client.templates.update(created.id, body="Bye {{custom.x}}")
+    assert updated.body == "Bye {{custom.x}}" and updated.variable_names == ("custom.x",)
+    assert updated.name == "welcome"
+    image = await client.templates.create(
+        name="promo", type="image", media_url="https://cdn.example/p.png", body="Promo"
+    )
+    assert image.media_url == "https://cdn.example/p.png"
+    assert [t.id async for t in client.templates.list()] == [image.id, created.id]
+    await client.templates.delete(created.id)
+    with pytest.raises(NotFoundError):
+        await client.templates.get(created.id)
+    with pytest.raises(NotFoundError):
+        await client.templates.delete(created.id)
+
+
+async def test_server_refuses_bad_placeholders(live: Pair) -> None:
+    _, client = live
+    with pytest.raises(TemplateError) as info:
+        await client.templates.create(name="bad", type="text", body="Hi {{foo.bar}}")
+    assert info.value.code == "TEMPLATE_INVALID"
+    # The local check agrees with the server.
+    assert client.templates.check("Hi {{foo.bar}}").invalid == ("{{foo.bar}}",)
+
+
+async def test_create_and_update_are_checked_before_any_request(live: Pair) -> None:
+    emu, client = live
+    with pytest.raises(ValidationError, match="body"):
+        await client.templates.create(name="t", type="text")
+    with pytest.raises(ValidationError, match="media_url"):
+        await client.templates.create(name="t", type="image", body="caption")
+    with pytest.raises(ValidationError, match="name"):
+        await client.templates.create(name="", type="text", body="x")
+    with pytest.raises(ValidationError):
+        await client.templates.update("t1")
+    assert emu.requests == []
+
+
+async def test_preview(live: Pair) -> None:
+    emu, client = live
+    contact_id = emu.seed_contacts(1, name_prefix="Awa")[0]
+    template = await client.templates.create(
+        name="otp", type="text", body="{{contact.firstName}}: {{custom.code}} via {{instance.name}}"
+    )
+    bare = await client.templates.preview(template.id)
+    assert bare.valid is False
+    assert set(bare.missing_names) == {"contact.firstName", "custom.code", "instance.name"}
+    full = await client.templates.preview(
+        template.id, instance_id=emu.workspace().default_instance.id,
+        contact_id=contact_id, variables={"code": "42"},
+    )
+    assert full.valid is True and full.missing_names == ()
+    assert full.rendered is not None and full.rendered.startswith("Awa: 42 via ")
+    previews = [r for r in emu.requests if r.path.endswith("/preview")]
+    assert previews[0].body in (b"{}", b"")
+    # The local check says the same as the server for a send with this context.
+    check = client.templates.check(template, {"custom.code": "42"}, contact_id=contact_id)
+    assert check.ok
+    assert client.templates.check(template, {}).missing == ("code",)

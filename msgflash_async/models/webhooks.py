@@ -16,6 +16,8 @@ from attrs import frozen
 
 from .._secret import Secret
 from ._enums import OpenEnum
+from .instances import InstanceStatus
+from .messages import MessageStatus
 
 __all__ = [
     "InstanceConnected",
@@ -46,24 +48,6 @@ class WebhookEventType(OpenEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_FAILED = "message.failed"
     MESSAGE_RECEIVED = "message.received"
-
-
-class MessageStatus(OpenEnum):
-    """Lifecycle of an outbound message; the full list is not documented."""
-
-    QUEUED = "queued"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    READ = "read"
-    FAILED = "failed"
-
-
-class InstanceStatus(OpenEnum):
-    """Connection state of an instance (a connected WhatsApp number)."""
-
-    DISCONNECTED = "disconnected"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
 
 
 def _message_status(value: str | None) -> MessageStatus | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from .._converter import structure, structure_page
@@ -9,7 +10,7 @@ from .._pagination import AsyncPaginator, Page
 from .._protocol import api_path
 from .._session import Params, Response, Session
 
-__all__ = ["Resource", "api_path"]
+__all__ = ["Resource", "api_path", "unwrap"]
 
 T = TypeVar("T")
 
@@ -59,3 +60,11 @@ class Resource:
         return AsyncPaginator(
             fetch, cursor=cursor, max_items=max_items, prefetch=prefetch, query=query
         )
+
+
+def unwrap(data: Any, key: str) -> Any:
+    # Single-object answers are documented flat ({"data": {"id": ...}}) where
+    # captured; tolerate {"data": {"contact": {...}}} where they were not.
+    if isinstance(data, Mapping) and "id" not in data and isinstance(data.get(key), Mapping):
+        return data[key]
+    return data

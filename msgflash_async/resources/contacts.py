@@ -26,21 +26,13 @@ from ..models.contacts import (
     ContactUpdate,
 )
 from ..models.jobs import BulkJob
-from ._base import Resource, api_path
+from ._base import Resource, api_path, unwrap
 from .bulk_jobs import BulkJobs, delete_result, job_or_result
 
-__all__ = ["MAX_PAGE_SIZE", "Contacts", "unwrap"]
+__all__ = ["MAX_PAGE_SIZE", "Contacts"]
 
 MAX_PAGE_SIZE = 100
 """The largest page the contacts and groups lists serve (the default is 50)."""
-
-
-def unwrap(data: Any, key: str) -> Any:
-    # Single-object answers are documented flat ({"data": {"id": ...}}) where
-    # captured; tolerate {"data": {"contact": {...}}} where they were not.
-    if isinstance(data, Mapping) and "id" not in data and isinstance(data.get(key), Mapping):
-        return data[key]
-    return data
 
 
 class Contacts(Resource):

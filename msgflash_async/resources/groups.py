@@ -19,9 +19,9 @@ from ..models.contacts import (
     RemoveMembersResult,
 )
 from ..models.jobs import BulkJob
-from ._base import Resource, api_path
+from ._base import Resource, api_path, unwrap
 from .bulk_jobs import BulkJobs, add_result, job_or_result
-from .contacts import MAX_PAGE_SIZE, unwrap
+from .contacts import MAX_PAGE_SIZE
 
 __all__ = ["Groups"]
 

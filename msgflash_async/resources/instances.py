@@ -5,8 +5,7 @@ from __future__ import annotations
 from .._converter import items_of, structure
 from .._pagination import AsyncPaginator, Page
 from ..models.instances import Instance, InstanceState
-from ._base import Resource, api_path
-from .contacts import unwrap
+from ._base import Resource, api_path, unwrap
 
 __all__ = ["Instances"]
 

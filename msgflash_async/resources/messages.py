@@ -12,53 +12,31 @@ could deliver the message twice. A ``TransportError`` with
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import anyio
 import attrs
 from attrs import frozen
 
+from .._batch import BatchSender, BatchSource, BatchStream
+from .._batch_outcomes import BatchProgress
 from .._converter import structure, unstructure
-from .._exceptions import MsgFlashError, ValidationError
+from .._exceptions import MessageCancelledError, MessageFailedError, ValidationError
 from .._pagination import AsyncPaginator
 from .._validation import resolve_resume
 from ..models.messages import Message, MessageStatus, OutgoingMessage, status_reached
 from ..models.templates import Template
 from ..templating import require_variables
-from ._base import Resource, api_path
-from .contacts import unwrap
+from ._base import Resource, api_path, unwrap
 
-__all__ = [
-    "DEFAULT_WAIT_TIMEOUT",
-    "MessageCancelledError",
-    "MessageError",
-    "MessageFailedError",
-    "Messages",
-]
+__all__ = ["DEFAULT_WAIT_TIMEOUT", "Messages"]
 
 DEFAULT_WAIT_TIMEOUT = 120.0
 """Seconds ``wait_for_status()`` waits by default."""
 
 _MAX_POLL_INTERVAL = 15.0
-
-
-# These belong in _exceptions.py next to JobError (the lead moves them).
-class MessageError(MsgFlashError):
-    """A message ended without reaching the awaited status; ``msg`` is its last state."""
-
-    def __init__(self, text: str, *, msg: Message) -> None:
-        super().__init__(text)
-        self.msg = msg
-        self.error: Any = msg.error
-        """The server's ``error`` field (shape not documented)."""
-
-
-class MessageFailedError(MessageError):
-    """The message ended with status ``failed``."""
-
-
-class MessageCancelledError(MessageError):
-    """The message ended with status ``cancelled`` (a scheduled or campaign message)."""
 
 
 @frozen
@@ -86,6 +64,31 @@ class Messages(Resource):
         body = _checked(message, template)
         response = await self._call("POST", api_path("messages", "send"), json=body)
         return structure(unwrap(response.data, "message"), Message)
+
+    def send_many(
+        self,
+        messages: BatchSource[OutgoingMessage],
+        *,
+        concurrency: int = 32,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[BatchProgress], object] | None = None,
+        key: Callable[[OutgoingMessage], Hashable] | None = None,
+    ) -> BatchStream[OutgoingMessage, Message]:
+        """Send a large batch: one outcome per input, a report, an optional journal.
+
+        ``messages`` is any iterable or async iterable of messages (or
+        ``(key, message)`` pairs), read lazily. Use it as ``async with
+        client.messages.send_many(msgs) as outcomes: async for o in outcomes``
+        to see each outcome as it completes, or ``report = await
+        client.messages.send_many(msgs)`` for the report only. Sends run under
+        the client's rate limiter; nothing that may have reached the server
+        is sent again (it is reported ``unknown``). With ``journal`` (a file
+        path), running the same inputs again sends only what was not accepted.
+        """
+        sender = BatchSender(
+            self.send, concurrency=concurrency, journal=journal, on_progress=on_progress, key=key
+        )
+        return sender.stream(messages)
 
     async def send_text(self, instance_id: str, to: str, text: str) -> Message:
         """Shorthand for ``send(OutgoingMessage.text_message(instance_id, to, text))``."""

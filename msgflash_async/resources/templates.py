@@ -26,8 +26,7 @@ from ..models.templates import (
     TemplateUpdate,
 )
 from ..templating import TemplateCheck, check_variables
-from ._base import Resource, api_path
-from .contacts import unwrap
+from ._base import Resource, api_path, unwrap
 
 __all__ = ["MAX_PAGE_SIZE", "Templates", "template_page"]
 

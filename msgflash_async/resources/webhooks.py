@@ -17,8 +17,7 @@ from .._converter import items_of, structure
 from .._exceptions import ValidationError
 from .._pagination import AsyncPaginator, Page
 from ..models.webhooks import WebhookEndpoint, WebhookEventType
-from ._base import Resource, api_path
-from .contacts import unwrap
+from ._base import Resource, api_path, unwrap
 
 __all__ = ["MAX_WEBHOOK_EVENTS", "Webhooks", "check_webhook_events", "check_webhook_url"]
 
