@@ -6,6 +6,7 @@ Nothing here touches a socket, so every rule is unit-tested with plain bytes.
 from __future__ import annotations
 
 import email.utils
+import math
 import platform
 import time
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from ._version import __version__
 
 __all__ = [
     "API_PREFIX",
+    "RequestHeaders",
     "api_path",
     "build_headers",
     "decipher",
@@ -53,13 +55,28 @@ def user_agent(aiohttp_version: str) -> str:
     )
 
 
-def build_headers(api_key: Secret, team_id: Secret | None, agent: str) -> dict[str, str]:
+class RequestHeaders(dict[str, str]):
+    """Request headers whose ``repr`` masks the credentials.
+
+    The headers dict is a local variable of the frames that send a request,
+    so tools that print a traceback's locals (``capture_locals``, error
+    trackers) would show the raw key if this were a plain dict.
+    """
+
+    _MASKED: Final = frozenset({"x-api-key", "x-team-id"})
+
+    def __repr__(self) -> str:
+        shown = {k: str(Secret(v)) if k.lower() in self._MASKED else v for k, v in self.items()}
+        return f"RequestHeaders({shown!r})"
+
+
+def build_headers(api_key: Secret, team_id: Secret | None, agent: str) -> RequestHeaders:
     """Headers sent on every call: ``x-api-key`` (never Authorization), team id, JSON."""
-    headers = {
+    headers = RequestHeaders({
         "x-api-key": api_key.reveal(),
         "Accept": "application/json",
         "User-Agent": agent,
-    }
+    })
     if team_id is not None:
         headers["X-Team-Id"] = team_id.reveal()
     return headers
@@ -76,7 +93,10 @@ def api_path(*segments: str) -> str:
     for segment in segments:
         if not isinstance(segment, str) or segment in {"", ".", ".."}:
             raise ValidationError(f"invalid id {segment!r}", field="id")
-        parts.append(quote(segment, safe=""))
+        try:
+            parts.append(quote(segment, safe=""))
+        except UnicodeEncodeError:  # a lone surrogate cannot go on the wire
+            raise ValidationError(f"invalid id {segment!r}", field="id") from None
     return "/".join(parts)
 
 
@@ -94,7 +114,7 @@ def decipher(
         return None
     try:
         payload = _json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # stdlib json recurses on deep nesting
         raise DecodeError(
             f"{method} {path}: success answer is not JSON: {_snippet(body)!r}",
             model="envelope",
@@ -124,7 +144,7 @@ def error_from_response(
 def _error_fields(body: bytes) -> tuple[str | None, str | None, Any]:
     try:
         payload = _json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, None, None
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
@@ -133,9 +153,19 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None, Any]:
     message = error.get("message")
     return (
         code if isinstance(code, str) else None,
-        str(message)[:1000] if message is not None else None,
+        _message_text(message),
         error.get("details"),
     )
+
+
+def _message_text(message: Any) -> str | None:
+    # A hostile server may send a deeply nested "message": str() of it recurses.
+    if message is None:
+        return None
+    try:
+        return str(message)[:1000]
+    except RecursionError:
+        return "<unreadable error message>"
 
 
 def _snippet(body: bytes) -> str:
@@ -149,14 +179,17 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "nan" and "inf" parse as floats but are no delay to sleep on
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, OverflowError, IndexError):  # a date beyond datetime
         return None
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+    return max(seconds, 0.0)
 
 
 def should_retry(error: MsgFlashError, *, idempotent: bool) -> bool:

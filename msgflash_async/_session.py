@@ -24,6 +24,7 @@ from ._exceptions import (
     MsgFlashError,
     RequestTimeoutError,
     TransportError,
+    ValidationError,
 )
 from ._protocol import (
     build_headers,
@@ -73,6 +74,10 @@ class Session:
         self._headers = build_headers(
             config.api_key, config.team_id, user_agent(aiohttp.__version__)
         )
+        # Built once, and kept a RequestHeaders: a plain dict copy in a frame
+        # would show the key to anything printing a traceback's locals.
+        self._json_headers = self._headers.copy()
+        self._json_headers["Content-Type"] = "application/json"
         # FIFO gate in front of aiohttp's connector, sized to the pool: the
         # connector hands freed connections to the newest caller, which starves
         # older waiters when callers outnumber connections (PERFORMANCE.md).
@@ -132,7 +137,7 @@ class Session:
     ) -> Response:
         """Send one logical call, retrying where that cannot duplicate an effect."""
         http = self._client()
-        body = None if json is None else _json.dumps(json)
+        body = None if json is None else _encode(json)
         safe = is_idempotent(method) if idempotent is None else idempotent
         deadline = self._config.timeouts.deadline
         if deadline is None:
@@ -140,7 +145,8 @@ class Session:
         try:
             with anyio.fail_after(deadline):
                 return await self._with_retries(http, method, path, params, body, safe)
-        except TimeoutError:
+        except TimeoutError as exc:
+            _drop_frames(exc)  # the cancelled attempt's aiohttp frames hold the key
             raise DeadlineExceededError(
                 f"no answer within the {deadline:g}s deadline", method=method, path=path
             ) from None
@@ -175,9 +181,7 @@ class Session:
         body: bytes | None,
         attempt: int,
     ) -> Response:
-        headers = self._headers
-        if body is not None:
-            headers = {**headers, "Content-Type": "application/json"}
+        headers = self._headers if body is None else self._json_headers
         url = self._config.base_url + path
         async with self._gate:
             mark = await self._limiter.acquire()
@@ -192,8 +196,9 @@ class Session:
                     raw = await answer.read()
                     status = answer.status
                     reply_headers = answer.headers
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                raise _transport_error(exc, method, path) from exc
+            # asyncio.TimeoutError is not the builtin one before Python 3.11.
+            except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError) as exc:
+                raise _transport_error(exc, method, path) from _drop_frames(exc)
             finally:
                 if logger.isEnabledFor(logging.DEBUG):
                     logger.debug(
@@ -223,7 +228,7 @@ def _transport_error(exc: BaseException, method: str, path: str) -> TransportErr
     """Translate an aiohttp/OS failure at the one seam; timeouts before client errors."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return ConnectError("timed out connecting", method=method, path=path)
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return RequestTimeoutError("no answer in time", method=method, path=path)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return ConnectError(f"cannot connect: {exc.os_error}", method=method, path=path)
@@ -232,3 +237,27 @@ def _transport_error(exc: BaseException, method: str, path: str) -> TransportErr
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, OSError)):
         return ConnectionLostError("connection lost", method=method, path=path)
     return TransportError(f"HTTP failure: {type(exc).__name__}", method=method, path=path)
+
+
+def _encode(json: Any) -> bytes:
+    """The request body; what JSON cannot carry is the caller's error, said before sending."""
+    try:
+        return _json.dumps(json)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(f"cannot be sent as JSON: {exc}", field="json") from None
+
+
+def _drop_frames(exc: BaseException) -> BaseException:
+    """``exc`` and the exceptions chained to it, without their tracebacks.
+
+    aiohttp's frames keep the request headers, the API key among them, in
+    their locals: a traceback printed with locals or kept by an error
+    tracker would show it. The chain still says what failed and why.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+    return exc

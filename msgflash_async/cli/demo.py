@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import anyio
 
+from .._batch_outcomes import BatchProgress, OutcomeStatus
 from .._client import MsgFlashClient
 from .._jobs import JobHandle
+from ..models.messages import OutgoingMessage
 from ..testing import Emulator
 from .progress import ProgressBar
+from .receiver import WebhookInbox
 
 __all__ = ["run_demo"]
 
 CONTACTS = 2_500
 DELETED = 150
+CAMPAIGN = 1_000
 POLL = 0.2  # the documented 2 s is for real servers; the emulator's jobs are quick
 
 
@@ -27,13 +31,19 @@ async def run_demo() -> None:
     started = time.perf_counter()
     # The emulator enforces 10 req/s by default like the real API; the demo
     # lifts it (and the client's limiter) so 2,500 creates take seconds.
-    async with Emulator(rate_limit=None, job_rate=1_000) as emu:
+    async with Emulator(rate_limit=None, job_rate=1_000, message_step=0.3) as emu:
         say(f"MsgFlash emulator listening on {emu.base_url}")
-        async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client:
+        async with (
+            MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client,
+            WebhookInbox() as inbox,
+        ):
             ids = await create_contacts(client)
             group_id = await fill_group(client, ids)
             await stream_members(client, group_id)
             await delete_some(client, ids[:DELETED])
+            await subscribe(client, inbox)
+            sent = await campaign(client, emu, ids[DELETED:DELETED + CAMPAIGN])
+            await follow_statuses(client, inbox, sent)
             await summary(client, started)
 
 
@@ -95,6 +105,58 @@ async def delete_some(client: MsgFlashClient, ids: Sequence[str]) -> None:
     await follow(handle, "deleted")
     result = await handle
     say(f"   deleted={result.deleted} not_found={result.not_found}")
+
+
+async def subscribe(client: MsgFlashClient, inbox: WebhookInbox) -> None:
+    events = ["message.sent", "message.delivered", "message.read", "message.failed"]
+    endpoint = await client.webhooks.create(inbox.url, events)
+    if endpoint.secret is not None:
+        inbox.listen(endpoint.secret)
+    say(f"\n5. Webhook endpoint {endpoint.id} registered for {inbox.url}")
+    say(f"   signing secret (shown once, masked in reprs): {endpoint.secret!r}")
+
+
+async def campaign(client: MsgFlashClient, emu: Emulator, contact_ids: Sequence[str]) -> list[str]:
+    template = await client.templates.create(
+        name="spring-promo", type="text",
+        body="Hi {{contact.firstName}}, your code is {{custom.code}}",
+    )
+    say(f"\n6. Campaign: template {template.name!r} to {len(contact_ids):,} contacts "
+        "through the batch sender")
+    bar = ProgressBar("sent", len(contact_ids))
+
+    def show(progress: BatchProgress) -> None:
+        bar.update(progress.done, f"{progress.rate:5.0f} req/s  rejected={progress.rejected}")
+
+    def messages() -> Iterator[OutgoingMessage]:  # a generator: never held in memory
+        for n, contact_id in enumerate(contact_ids):
+            yield OutgoingMessage.template_message(
+                emu.instance_id, f"+3361{n + DELETED:07d}", template.id,
+                contact_id=contact_id, variables={"code": f"SPRING{n:04d}"},
+            )
+
+    accepted: list[str] = []
+    async with client.messages.send_many(messages(), on_progress=show) as outcomes:
+        async for outcome in outcomes:
+            if outcome.status is OutcomeStatus.ACCEPTED and outcome.message_id:
+                accepted.append(outcome.message_id)
+    bar.close()
+    report = outcomes.report
+    counts = ", ".join(f"{status.value}={n}" for status, n in report.counts.items() if n)
+    say(f"   report: {counts}; stopped: {report.stop_reason or 'no'}")
+    return accepted
+
+
+async def follow_statuses(client: MsgFlashClient, inbox: WebhookInbox, ids: list[str]) -> None:
+    say("\n7. Following delivery by webhook (signed, verified, de-duplicated)")
+    with anyio.move_on_after(20):
+        for message_id in ids:
+            await inbox.tracker.wait_for(message_id, "read")
+    for message_id in ids[:3]:
+        message = await client.messages.get(message_id)
+        say(f"   {message.to}  webhook: {inbox.tracker.status_of(message_id)}  "
+            f"API: {message.status}  {message.body!r}")
+    say(f"   {inbox.received} webhook deliveries: {inbox.summary()}")
 
 
 async def summary(client: MsgFlashClient, started: float) -> None:
