@@ -40,11 +40,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel
 
-# The lead exports these from ``msgflash_async`` itself; until then, from the modules.
-from msgflash_async._client import MsgFlashClient
-from msgflash_async._exceptions import APIError, ValidationError
-from msgflash_async._secret import Secret
-from msgflash_async.models.messages import OutgoingMessage
+from msgflash_async import APIError, MsgFlashClient, OutgoingMessage, Secret, ValidationError
 from msgflash_async.webhooks import MessageStatus, StatusTracker, WebhookEvent
 from msgflash_async.webhooks.fastapi import webhook_router
 
