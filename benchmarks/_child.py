@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from msgflash_async._client import MsgFlashClient  # the public export is still being wired
+from msgflash_async import MsgFlashClient
 
 from ._common import current_rss_mb, peak_rss_mb
 from ._sending import outgoing, send_batch

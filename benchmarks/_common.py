@@ -45,6 +45,7 @@ class Server:
     latency: float = 0.0
     rate_limit: int = 0
     ids: int = 1000
+    record: bool = False
     info: dict[str, Any] = attrs.field(factory=dict)
     _proc: subprocess.Popen[str] | None = None
 
@@ -54,6 +55,8 @@ class Server:
             "--seed", str(self.seed), "--latency", str(self.latency),
             "--rate-limit", str(self.rate_limit), "--ids", str(self.ids),
         ]
+        if self.record:
+            cmd.append("--record")
         if can_pin():
             cmd += ["--cpu", str(SERVER_CPU)]
         self._proc = subprocess.Popen(

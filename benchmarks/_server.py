@@ -32,6 +32,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=int, default=0, help="req/s; 0 = off")
     parser.add_argument("--cpu", type=int, default=None)
+    parser.add_argument("--record", action="store_true", help="keep a log of every request")
     return parser.parse_args(argv)
 
 
@@ -45,7 +46,13 @@ def _stats(emu: Emulator) -> dict[str, Any]:
         "first": times[0] if times else None,
         "last": times[-1] if times else None,
         "max_in_1s": emu.max_requests_in_any_window(1.0),
+        # After the first second's burst: the rate a long run settles at.
+        "steady_rate": (len(times) - 10) / (times[-1] - times[9]) if len(times) > 20 else None,
         "sent_count": emu.sent_count,
+        # With --record: when each 429 arrived, in seconds after the first accepted request.
+        "rate_limited_at": [
+            round(r.time - times[0], 4) for r in emu.requests if r.status == 429 and times
+        ],
     }
 
 
@@ -79,7 +86,7 @@ def _read_commands(loop: asyncio.AbstractEventLoop, emu: Emulator, done: asyncio
 async def _serve(args: argparse.Namespace) -> None:
     emu = Emulator(
         rate_limit=args.rate_limit or None,
-        record_requests=False,
+        record_requests=args.record,
         message_step=3600.0,  # lifecycle steps never come due during a run: no server work
     )
     async with emu:

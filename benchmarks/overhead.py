@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import anyio
 
-from msgflash_async._client import MsgFlashClient  # the public export is still being wired
+from msgflash_async import MsgFlashClient
 
 from ._common import Server, log, median, ratio, timed
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from msgflash_async._client import MsgFlashClient  # the public export is still being wired
+from msgflash_async import MsgFlashClient
 
 from ._common import Server, log, ratio, run_child, timed
 

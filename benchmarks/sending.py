@@ -2,7 +2,8 @@
 
 ``rate-limit``: 600 sends, client with its default limiter (10/s), emulator
 enforcing 10 requests per sliding second. The achieved rate is measured at
-the server (accepted requests over the span from the first to the last), and
+the server (accepted requests over the span from the first to the last, and
+the steady rate after the first burst of 10), and
 the server says how many 429s it gave and the most requests it accepted in
 any 1 s window. Targets: >= 9.7 req/s, zero 429s, no window above 10. There is
 no raw baseline here: the target is absolute.
@@ -27,7 +28,7 @@ from typing import Any
 import aiohttp
 import anyio
 
-from msgflash_async._client import MsgFlashClient  # the public export is still being wired
+from msgflash_async import MsgFlashClient
 
 from ._common import Server, log, median, ratio, run_child, timed
 from ._sending import batch_api, raw_body, recipients, send_batch
@@ -37,7 +38,7 @@ CONCURRENCY = 64
 
 async def run_rate_limit(quick: bool) -> dict[str, Any]:
     n = 100 if quick else 600
-    with Server(rate_limit=10, ids=0) as server:
+    with Server(rate_limit=10, ids=0, record=True) as server:
         async with MsgFlashClient(server.api_key, base_url=server.base_url) as client:
             api = batch_api(client)
             started = time.perf_counter()
@@ -46,7 +47,9 @@ async def run_rate_limit(quick: bool) -> dict[str, Any]:
         stats = server.command("stats")
     span = (stats["last"] or 0.0) - (stats["first"] or 0.0)
     server_rate = (stats["accepted"] - 1) / span if span > 0 else float("nan")
-    met = server_rate >= 9.7 and stats["rate_limited"] == 0 and stats["max_in_1s"] <= 10
+    steady = stats["steady_rate"] or 0.0
+    met = min(server_rate, steady) >= 9.7 and stats["rate_limited"] == 0
+    met = met and stats["max_in_1s"] <= 10
     log(f"  rate-limit: {server_rate:.3f} req/s, 429s {stats['rate_limited']}")
     return {
         "sends": n,
@@ -55,8 +58,10 @@ async def run_rate_limit(quick: bool) -> dict[str, Any]:
         "client_seconds": round(elapsed, 3),
         "client_rate": round(n / elapsed, 3),
         "server_rate": round(server_rate, 3),
+        "server_steady_rate_after_first_10": round(stats["steady_rate"] or 0.0, 3),
         "server_accepted": stats["accepted"],
         "server_429s": stats["rate_limited"],
+        "server_429s_at_s": stats["rate_limited_at"],
         "max_requests_in_any_1s_window": stats["max_in_1s"],
         "target": ">= 9.7 req/s at the server, 0 x 429, no 1 s window above 10",
         "target_met": met,

@@ -46,11 +46,15 @@ class NoRateLimit:
 class SlidingWindowLimiter:
     """At most ``rate`` acquisitions in any window of ``period + margin`` seconds.
 
+    The 10 ms default margin absorbs the server's own jitter in when it counts
+    a request (measured: 2 ms still drew an occasional 429 from a busy
+    server; 10 ms drew none) and still allows 9.9 requests a second.
+
     Waiters are served first come, first served (the lock is FIFO). A waiter
     cancelled while waiting takes no slot, so cancellation leaks nothing.
     """
 
-    def __init__(self, rate: float = 10, period: float = 1.0, margin: float = 0.002) -> None:
+    def __init__(self, rate: float = 10, period: float = 1.0, margin: float = 0.010) -> None:
         if rate <= 0 or period <= 0 or margin < 0:
             raise ValueError("rate and period must be positive, margin non-negative")
         # A fractional rate (2.5/s) is kept exact by scaling the window.
