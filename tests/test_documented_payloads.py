@@ -1,0 +1,158 @@
+"""Every documented example payload of the contacts, groups and bulk-job pages structures.
+
+The payloads are copied from ../shared/msgflash-api.md (sections 5, 6.1, 7.4,
+7.5); placeholders like ``cnt_uuid`` stand for ids as the docs print them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from msgflash_async import (
+    AddMembersResult,
+    BulkJob,
+    BulkJobOperation,
+    BulkJobStatus,
+    Contact,
+    ContactGroup,
+)
+from msgflash_async._converter import structure, structure_page, unstructure
+from msgflash_async._session import Response
+from msgflash_async.models.contacts import ContactCreate, RemoveMembersResult
+from msgflash_async.models.jobs import BulkJobAccepted
+from msgflash_async.resources.bulk_jobs import delete_result, job_or_result
+
+APRIL_FIRST = dt.datetime(2026, 4, 1, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def test_contact_list_page() -> None:
+    data = {
+        "contacts": [
+            {
+                "id": "cnt_uuid",
+                "name": "Awa Diop",
+                "phone": "+221771234567",
+                "tags": ["vip"],
+                "temperature": None,
+                "createdAt": "2026-04-01T10:00:00.000Z",
+                "updatedAt": "2026-04-01T10:00:00.000Z",
+            }
+        ],
+        "total": 1,
+        "limit": 50,
+        "sort": "createdAt_desc",
+        "nextCursor": "MjAyNi0wNC0wMVQxMDowMDowMC4wMDBafGNudF91dWlk",
+        "hasMore": True,
+    }
+    page = structure_page(data, Contact, ("contacts",))
+    assert page.total == 1 and page.has_more
+    assert page.next_cursor == "MjAyNi0wNC0wMVQxMDowMDowMC4wMDBafGNudF91dWlk"
+    contact = page.items[0]
+    assert (contact.id, contact.name, contact.phone, contact.tags) == (
+        "cnt_uuid",
+        "Awa Diop",
+        "+221771234567",
+        ("vip",),
+    )
+    assert contact.created_at == APRIL_FIRST
+
+
+def test_contact_create_reply_with_only_three_fields() -> None:
+    contact = structure({"id": "cnt_uuid", "name": "Awa", "phone": "+221771234567"}, Contact)
+    assert contact.tags == () and contact.meta == {} and contact.created_at is None
+
+
+def test_contact_create_body_omits_optional_fields() -> None:
+    assert unstructure(ContactCreate(name="Awa", phone="+221771234567")) == {
+        "name": "Awa",
+        "phone": "+221771234567",
+    }
+
+
+def test_group_create_reply_and_list_page() -> None:
+    group = structure(
+        {
+            "id": "grp_uuid",
+            "name": "VIP",
+            "description": "best",
+            "color": "#FF5733",
+            "contactCount": 0,
+        },
+        ContactGroup,
+    )
+    assert (group.contact_count, group.color) == (0, "#FF5733")
+    page = structure_page(
+        {
+            "groups": [
+                {
+                    "id": "grp_uuid",
+                    "name": "VIP",
+                    "description": None,
+                    "color": None,
+                    "contactCount": 12,
+                    "createdAt": "2026-04-01T10:00:00.000Z",
+                }
+            ],
+            "total": 1,
+            "limit": 50,
+            "nextCursor": None,
+            "hasMore": False,
+        },
+        ContactGroup,
+        ("groups",),
+    )
+    assert page.is_last and page.items[0].created_at == APRIL_FIRST
+
+
+def test_sync_bulk_results() -> None:
+    deleted = delete_result({"requested": 3, "deleted": 2, "notFound": ["cnt_x"]})
+    assert (deleted.requested, deleted.deleted, deleted.not_found) == (3, 2, 1)
+    assert deleted.not_found_ids == ("cnt_x",)
+    added = structure(
+        {"added": 2, "alreadyInGroup": 1, "notFound": 0, "total": 3}, AddMembersResult
+    )
+    assert (added.added, added.already_in_group, added.not_found, added.total) == (2, 1, 0, 3)
+    removed = structure({"removed": 4, "notInGroup": 1}, RemoveMembersResult)
+    assert (removed.removed, removed.not_in_group) == (4, 1)
+
+
+def test_async_202_reply_becomes_a_job() -> None:
+    data = {
+        "mode": "async",
+        "jobId": "job_abc123",
+        "status": "pending",
+        "operation": "add_to_group",
+        "requestedCount": 4900,
+        "groupId": "uuid-group",
+        "progress": 0,
+        "message": "Bulk operation queued. Check status via GET /api/contacts/bulk-jobs/job_abc123",
+    }
+    accepted = structure(data, BulkJobAccepted)
+    assert accepted.job_id == "job_abc123" and accepted.requested_count == 4900
+    job = job_or_result(Response(202, data), delete_result)
+    assert isinstance(job, BulkJob)
+    assert job.operation is BulkJobOperation.ADD_TO_GROUP and job.status is BulkJobStatus.PENDING
+
+
+def test_job_object_and_unknown_status_is_kept() -> None:
+    job = structure(
+        {
+            "id": "job_abc123",
+            "operation": "add_to_group",
+            "status": "done",
+            "requestedCount": 4900,
+            "processedCount": 4900,
+            "progress": 100,
+            "groupId": "uuid-group",
+            "summary": {"added": 4800, "alreadyInGroup": 90, "notFound": 10},
+            "error": None,
+            "createdAt": "2026-05-07T10:00:00.000Z",
+            "updatedAt": "2026-05-07T10:00:30.000Z",
+            "completedAt": "2026-05-07T10:00:30.000Z",
+        },
+        BulkJob,
+    )
+    assert job.is_terminal and job.summary == {"added": 4800, "alreadyInGroup": 90, "notFound": 10}
+    odd = structure({"id": "j", "status": "archived", "operation": "merge_contacts"}, BulkJob)
+    assert odd.status.value == "archived" and not odd.status.known
+    assert odd.operation is not None and odd.operation.value == "merge_contacts"
