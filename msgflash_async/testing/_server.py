@@ -274,8 +274,17 @@ async def run_emulator(host: str = "127.0.0.1", port: int = 8080, **options: Any
     ``options`` are :class:`Emulator` keyword arguments (e.g. ``api_key``, ``rate_limit``).
     """
     async with Emulator(host=host, port=port, **options) as emulator:
-        print(f"MsgFlash emulator listening on {emulator.base_url}/api/v1", flush=True)
-        print(f"  personal key: x-api-key: {emulator.api_key}", flush=True)
-        print(f"  team key:     x-api-key: {emulator.team_key}", flush=True)
-        print(f"                X-Team-Id: {emulator.team_id}", flush=True)
+        # Printing the keys is the point here: they are throwaway keys of a
+        # local emulator, and a user needs them to point a client at it.
+        print(
+            f"MsgFlash emulator serving {emulator.base_url}/api/v1/ (Ctrl-C to stop)\n"
+            "Point a client at it with:\n"
+            f"  export MSGFLASH_BASE_URL={emulator.base_url}\n"
+            f"  export MSGFLASH_API_KEY={emulator.api_key}\n"
+            "or, for the team workspace:\n"
+            f"  export MSGFLASH_API_KEY={emulator.team_key}\n"
+            f"  export MSGFLASH_TEAM_ID={emulator.team_id}\n"
+            f"A connected instance to send from: {emulator.instance_id}",
+            flush=True,
+        )
         await asyncio.Event().wait()
