@@ -19,7 +19,9 @@ __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "RetryPolicy", "Timeouts"]
 DEFAULT_BASE_URL = "https://srv.msgflash.com"
 _PERSONAL_KEY = re.compile(r"msgf_live_[0-9a-f]{64}")
 _TEAM_PREFIX = "msgf_team_"
-_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+# Keys and team ids are visible ASCII: anything else is a copy-paste slip at
+# best and header injection at worst (a CR/LF would start a new header).
+_HEADER_UNSAFE = re.compile(r"[^\x21-\x7e]")
 
 
 @attrs.frozen
@@ -101,8 +103,8 @@ def _check_key(key: str, team_id: str | None) -> None:
         )
     if _HEADER_UNSAFE.search(key) or (team_id and _HEADER_UNSAFE.search(team_id)):
         raise ConfigurationError(
-            "The API key or team id contains control characters (a newline?); "
-            "copy it again without surrounding whitespace."
+            "The API key or team id contains whitespace, control characters or "
+            "non-ASCII characters (a newline?); copy it again without surrounding whitespace."
         )
     if key.startswith(_TEAM_PREFIX):
         if not team_id:

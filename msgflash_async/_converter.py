@@ -10,7 +10,9 @@ the model and field in the :class:`DecodeError`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -20,6 +22,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from ._exceptions import DecodeError
 from ._pagination import Page
 from ._secret import Secret
+from .models._enums import OpenEnum
 
 __all__ = [
     "configure_converter",
@@ -76,6 +79,8 @@ def _structure_str(value: Any, _: Any) -> str:
 def _structure_int(value: Any, _: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"expected an integer, got {type(value).__name__}")
+    if isinstance(value, float) and not value.is_integer():  # 2.5, inf, nan
+        raise TypeError(f"expected an integer, got {value!r}")
     return int(value)
 
 
@@ -91,8 +96,58 @@ def _structure_bool(value: Any, _: Any) -> bool:
     return value
 
 
-def _is(exact: type) -> Callable[[Any], bool]:
-    return lambda candidate: candidate is exact
+def _structure_enum(value: Any, cls: type[OpenEnum]) -> OpenEnum:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return cls(value)
+
+
+class _NotAList:
+    """Stands in for a non-list value of a list field, so the decode fails there.
+
+    Left as it is, a string would be iterated into one item per character
+    (``"vip"`` -> three tags) and an object into its keys.
+    """
+
+    __slots__ = ("kind",)
+
+    def __init__(self, value: Any) -> None:
+        self.kind = type(value).__name__
+
+    def __iter__(self) -> Any:
+        raise TypeError(f"expected a list, got {self.kind}")
+
+
+def _list_keys(cls: type) -> frozenset[str]:
+    """Wire keys of fields typed as a list or a homogeneous tuple (optional or not)."""
+    keys = set()
+    for field in attrs.fields(attrs.resolve_types(cls)):
+        options = typing.get_args(field.type) if _is_union(field.type) else (field.type,)
+        if any(typing.get_origin(t) in (list, tuple, Sequence) for t in options):
+            keys.add(to_camel(field.name))
+    return frozenset(keys)
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _checked(data: Any, nullable: frozenset[str], lists: frozenset[str]) -> Any:
+    """``data`` with nulls dropped where a default applies and non-lists marked."""
+    if not isinstance(data, Mapping):
+        # The generated code tests keys with `in`: a list, or a string that
+        # lacks them, would become an instance made of defaults alone.
+        raise TypeError(f"expected an object, got {type(data).__name__}")
+    # A null where the model has a non-optional default (tags, meta) means
+    # "nothing": use the default instead of failing the decode.
+    if any(data.get(k, 0) is None for k in nullable):
+        data = {k: v for k, v in data.items() if v is not None or k not in nullable}
+    if any(not isinstance(data.get(k, ()), (list, tuple, type(None))) for k in lists):
+        data = {
+            k: _NotAList(v) if k in lists and not isinstance(v, (list, tuple, type(None))) else v
+            for k, v in data.items()
+        }
+    return data
 
 
 def _null_means_default(cls: type) -> frozenset[str]:
@@ -111,15 +166,18 @@ def _renames(cls: type) -> dict[str, Any]:
 
 def configure_converter(converter: cattrs.Converter) -> None:
     """Teach ``converter`` the wire rules of the MsgFlash API."""
-    # Exact-type predicates: a plain str hook would also catch str-based
-    # enums and turn OpenEnum values back into bare strings.
+    # Registered by class: cattrs dispatches on the class before any
+    # predicate hook, so only this replaces its str()/int()/bool() coercions
+    # (["a"] -> "['a']", "false" -> True). OpenEnum gets its own hook, or its
+    # members, being strs, would be structured as bare strings.
     for exact, hook in (
         (str, _structure_str),
         (int, _structure_int),
         (float, _structure_float),
         (bool, _structure_bool),
+        (OpenEnum, _structure_enum),
     ):
-        converter.register_structure_hook_func(_is(exact), hook)
+        converter.register_structure_hook(exact, hook)
     # Secrets from the wire (a webhook's signing secret) never print themselves.
     converter.register_structure_hook(Secret, lambda value, _: Secret(_structure_str(value, _)))
     converter.register_unstructure_hook(Secret, lambda secret: secret.reveal())
@@ -131,17 +189,12 @@ def configure_converter(converter: cattrs.Converter) -> None:
             cls, converter, **_renames(cls)
         )
         nullable = _null_means_default(cls)
-        if not nullable:
-            return generated
+        lists = _list_keys(cls)
 
-        def structure_tolerating_nulls(data: Any, target: Any) -> Any:
-            # A null where the model has a non-optional default (tags, meta)
-            # means "nothing": use the default instead of failing the decode.
-            if isinstance(data, dict) and any(data.get(k, 0) is None for k in nullable):
-                data = {k: v for k, v in data.items() if v is not None or k not in nullable}
-            return generated(data, target)
+        def structure_checked(data: Any, target: Any) -> Any:
+            return generated(_checked(data, nullable, lists), target)
 
-        return structure_tolerating_nulls
+        return structure_checked
 
     def unstructure_factory(cls: type) -> Callable[[Any], Any]:
         return make_dict_unstructure_fn(
@@ -178,8 +231,16 @@ def unstructure(value: Any) -> Any:
     return _FAST.unstructure(value)
 
 
+def _model_name(cls: Any) -> str:
+    # A page is structured as list[Contact]: name the model, not "list".
+    args = typing.get_args(cls)
+    if typing.get_origin(cls) in (list, tuple) and args and attrs.has(args[0]):
+        return str(args[0].__name__)
+    return str(getattr(cls, "__name__", repr(cls)))
+
+
 def _decode_error(data: Any, cls: type) -> DecodeError:
-    name = getattr(cls, "__name__", repr(cls))
+    name = _model_name(cls)
     try:
         _DETAILED.structure(data, cls)
     except Exception as exc:  # the detailed pass says where the payload went wrong

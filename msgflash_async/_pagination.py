@@ -12,10 +12,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Mapping,
+    Sequence,
+)
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+import anyio
 import attrs
 
 from ._exceptions import ValidationError
@@ -81,6 +92,11 @@ class AsyncPaginator(Generic[T]):
     ``prefetch=True`` fetches the next page while the caller works on this
     one, which hides the caller's time behind the network's (the next cursor
     comes with each page, so nothing can beat ``pages x latency``).
+
+    A loop left early (``break``, an error or a cancellation in its body)
+    stops its look-ahead when Python finalizes the iterator, a few event-loop
+    turns later; ``async with paginator:`` (or ``await paginator.aclose()``)
+    stops it at once.
     """
 
     def __init__(
@@ -101,6 +117,9 @@ class AsyncPaginator(Generic[T]):
         self._query = dict(query or {})
         self.next_cursor: str | None = cursor
         """The cursor of the first page not yet handed out (None when the list is done)."""
+        # The look-ahead of each live iteration, for aclose(). Not the
+        # iterations themselves: holding those would delay their finalization.
+        self._fetchers: set[_Prefetcher[T]] = set()
 
     @property
     def resume_token(self) -> str | None:
@@ -115,24 +134,44 @@ class AsyncPaginator(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
 
-    async def _items(self) -> AsyncIterator[T]:
+    async def __aenter__(self) -> AsyncPaginator[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel and await the look-ahead of every iteration of this paginator."""
+        for fetcher in list(self._fetchers):
+            await fetcher.aclose()
+
+    async def _items(self) -> AsyncGenerator[T, None]:
         left = self._max_items
-        async for page in self._pages(stop_after=left):
-            for item in page.items:
-                if left is not None:
-                    if left == 0:
-                        return
-                    left -= 1
-                yield item
+        # aclosing: closing this iteration closes the page iteration (and its
+        # look-ahead) in the same step, not at some later finalization.
+        async with contextlib.aclosing(self._pages(stop_after=left)) as pages:
+            async for page in pages:
+                for item in page.items:
+                    if left is not None:
+                        if left == 0:
+                            return
+                        left -= 1
+                    yield item
 
     def pages(self) -> AsyncIterator[Page[T]]:
         """Every page in turn (``max_items`` is not applied to pages)."""
         return self._pages(stop_after=None)
 
-    async def _pages(self, stop_after: int | None) -> AsyncIterator[Page[T]]:
+    async def _pages(self, stop_after: int | None) -> AsyncGenerator[Page[T], None]:
         cursor = self._start
         seen = 0
         fetcher = _Prefetcher(self._fetch, self._prefetch)
+        self._fetchers.add(fetcher)
         try:
             while True:
                 page = await fetcher.get(cursor)
@@ -149,6 +188,7 @@ class AsyncPaginator(Generic[T]):
                 if done:
                     return
         finally:
+            self._fetchers.discard(fetcher)
             await fetcher.aclose()
 
 
@@ -165,10 +205,14 @@ class _Prefetcher(Generic[T]):
         self._pending: dict[str | None, asyncio.Task[Page[T]]] = {}
 
     async def get(self, cursor: str | None) -> Page[T]:
-        task = self._pending.pop(cursor, None)
+        task = self._pending.get(cursor)
         if task is None:
             return await self._fetch(cursor)
-        return await task
+        # Stays pending until it is done: if the consumer is cancelled while
+        # waiting here, aclose() must still see the task to await its end.
+        page = await task
+        del self._pending[cursor]
+        return page
 
     def ahead(self, cursor: str | None) -> bool:
         """Start fetching ``cursor``'s page now; True if a task was started."""
@@ -184,9 +228,11 @@ class _Prefetcher(Generic[T]):
             task.cancel()
         if not tasks:
             return
-        # asyncio.wait never raises the tasks' errors, and a cancellation of
-        # the consumer itself still propagates out of it.
-        await asyncio.wait(tasks)
+        # Shielded: a cancelled consumer re-delivers its cancellation at every
+        # await, which would leave the cancelled tasks running unawaited.
+        # asyncio.wait never raises the tasks' errors.
+        with anyio.CancelScope(shield=True):
+            await asyncio.wait(tasks)
         for task in tasks:
             if not task.cancelled():
                 task.exception()  # mark retrieved: an abandoned page's error is moot

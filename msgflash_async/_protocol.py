@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import math
 import platform
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -201,6 +202,8 @@ def should_retry(error: MsgFlashError, *, idempotent: bool) -> bool:
     """
     if isinstance(error, DeadlineExceededError):
         return False
+    if isinstance(error.__cause__, ssl.CertificateError):
+        return False  # a certificate that does not verify will not a moment later
     if isinstance(error, (ConnectError, RateLimitError)):
         return True
     if not idempotent:

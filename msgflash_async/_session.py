@@ -27,6 +27,7 @@ from ._exceptions import (
     ValidationError,
 )
 from ._protocol import (
+    RequestHeaders,
     build_headers,
     decipher,
     is_idempotent,
@@ -76,8 +77,7 @@ class Session:
         )
         # Built once, and kept a RequestHeaders: a plain dict copy in a frame
         # would show the key to anything printing a traceback's locals.
-        self._json_headers = self._headers.copy()
-        self._json_headers["Content-Type"] = "application/json"
+        self._json_headers = RequestHeaders({**self._headers, "Content-Type": "application/json"})
         # FIFO gate in front of aiohttp's connector, sized to the pool: the
         # connector hands freed connections to the newest caller, which starves
         # older waiters when callers outnumber connections (PERFORMANCE.md).
@@ -255,9 +255,12 @@ def _drop_frames(exc: BaseException) -> BaseException:
     tracker would show it. The chain still says what failed and why.
     """
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         current.__traceback__ = None
-        current = current.__cause__ or current.__context__
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
     return exc

@@ -515,7 +515,7 @@ async def test_run_emulator_serves_until_cancelled(capsys: pytest.CaptureFixture
         output += capsys.readouterr().out
         if key in output:
             break
-    assert "listening on http://127.0.0.1:" in output and key in output
+    assert "export MSGFLASH_BASE_URL=http://127.0.0.1:" in output and key in output
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

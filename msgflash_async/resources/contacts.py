@@ -59,7 +59,7 @@ class Contacts(Resource):
         return structure(unwrap(response.data, "contact"), Contact)
 
     async def get(self, contact_id: str) -> Contact:
-        response = await self._call("GET", api_path("contacts", contact_id))
+        response = await self._call("GET", _contact(contact_id))
         return structure(unwrap(response.data, "contact"), Contact)
 
     async def update(
@@ -84,13 +84,13 @@ class Contacts(Resource):
         )
         if body == ContactUpdate():
             raise ValidationError("give at least one field to change")
-        path = api_path("contacts", contact_id)
+        path = _contact(contact_id)
         response = await self._call("PUT", path, json=unstructure(body))
         return structure(unwrap(response.data, "contact"), Contact)
 
     async def delete(self, contact_id: str) -> None:
         """Delete one contact (``NotFoundError`` if it does not exist)."""
-        await self._call("DELETE", api_path("contacts", contact_id))
+        await self._call("DELETE", _contact(contact_id))
 
     def list(
         self,
@@ -130,7 +130,7 @@ class Contacts(Resource):
         self, contact_id: str, *, max_items: int | None = None
     ) -> AsyncPaginator[ContactGroup]:
         """The groups a contact belongs to (``await`` for a page, ``async for`` for all)."""
-        path = api_path("contacts", contact_id, "groups")
+        path = _contact(contact_id, "groups")
         return self._cursor_list(
             path, ContactGroup, ("groups", "items"),
             params={}, cursor=None, max_items=max_items, prefetch=False,
@@ -163,6 +163,19 @@ class Contacts(Resource):
         return jobs.operation(
             contact_ids, send, finish, BulkDeleteResult.merged, poll_interval
         )
+
+
+# Literal routes beside /contacts/{id}: an id spelled like one of them would
+# reach that route instead (GET /contacts/groups lists the groups). Real ids
+# are UUIDs; the match ignores case, as many routers do.
+_ROUTE_WORDS = frozenset({"groups", "bulk-delete", "bulk-jobs"})
+
+
+def _contact(contact_id: str, *more: str) -> str:
+    """The path of one contact (or below it), refusing ids that name another route."""
+    if isinstance(contact_id, str) and contact_id.lower() in _ROUTE_WORDS:
+        raise ValidationError(f"invalid id {contact_id!r}", field="contact_id")
+    return api_path("contacts", contact_id, *more)
 
 
 def _tags(tags: Iterable[str]) -> tuple[str, ...]:
