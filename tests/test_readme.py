@@ -97,3 +97,13 @@ async def test_every_other_example_runs_against_the_emulator(
             assert namespace["report"].accepted == 5
         batch_phones = {row.phone for row in namespace["rows"]}
         assert not batch_phones & set(emu.duplicate_recipients())
+
+
+def test_every_guarantee_names_tests_that_exist() -> None:
+    text = README.read_text()
+    section = text.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(test_\w+)`", section))
+    assert len(named) >= 15
+    sources = "".join(p.read_text() for p in README.parent.joinpath("tests").glob("test_*.py"))
+    missing = sorted(n for n in named if f"def {n}(" not in sources)
+    assert not missing, f"README names tests that do not exist: {missing}"
