@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
+from msgflash_async import MsgFlashClient
 from msgflash_async._exceptions import MsgFlashError
+from msgflash_async.testing import Emulator
 
 # Key shapes handed out by the emulator and used in tests; webhook secrets
 # carry the "whsec_" prefix in the emulator.
@@ -103,3 +105,18 @@ def _no_unclosed_sessions(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         asyncio.BaseEventLoop.call_exception_handler = original  # type: ignore[method-assign]
     assert not reports, f"leaked aiohttp resources: {reports}"
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    """An emulator with instant jobs and no rate limit; fails on emulator crashes."""
+    async with Emulator(rate_limit=None, job_rate=None, job_start_delay=0.02) as emulator:
+        yield emulator
+        assert emulator.server_errors == []
+
+
+@pytest.fixture
+async def client(emu: Emulator) -> AsyncIterator[MsgFlashClient]:
+    """A client on ``emu`` with client-side limiting off."""
+    async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as c:
+        yield c

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import anyio
 import pytest
 
@@ -26,17 +24,6 @@ pytestmark = pytest.mark.anyio
 FAST = 0.02
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(rate_limit=None, job_rate=None, job_start_delay=0.02) as emulator:
-        yield emulator
-        assert emulator.server_errors == []
-
-
-@pytest.fixture
-async def client(emu: Emulator) -> AsyncIterator[MsgFlashClient]:
-    async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as c:
-        yield c
 
 
 async def test_job_progress_then_cancel(emu: Emulator, client: MsgFlashClient) -> None:

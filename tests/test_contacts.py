@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
 import pytest
@@ -19,17 +18,6 @@ FAST = 0.02  # poll interval for tests
 DEAD_URL = "http://127.0.0.1:9"  # nothing listens: any request would fail to connect
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(rate_limit=None, job_rate=None, job_start_delay=0.02) as emulator:
-        yield emulator
-        assert emulator.server_errors == []
-
-
-@pytest.fixture
-async def client(emu: Emulator) -> AsyncIterator[MsgFlashClient]:
-    async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as c:
-        yield c
 
 
 def queries(emu: Emulator, path: str) -> list[dict[str, list[str]]]:
