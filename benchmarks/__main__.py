@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from . import converter, overhead, pagination, sending
+from . import converter, overhead, pagination, sending, soak
 from ._common import can_pin, log, pin_client
 
 Benchmark = Callable[[bool], Awaitable[dict[str, Any]]]
@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "rate-limit": sending.run_rate_limit,
     "send-throughput": sending.run_throughput,
     "send-rss": sending.run_rss,
+    "soak": soak.run,
 }
 
 DEFAULT_JSON = Path(__file__).with_name("results.json")

@@ -46,6 +46,9 @@ class Server:
     rate_limit: int = 0
     ids: int = 1000
     record: bool = False
+    groups: int = 0
+    job_rate: float = 1000.0
+    job_start_delay: float = 0.05
     info: dict[str, Any] = attrs.field(factory=dict)
     _proc: subprocess.Popen[str] | None = None
 
@@ -54,6 +57,8 @@ class Server:
             sys.executable, "-m", "benchmarks._server",
             "--seed", str(self.seed), "--latency", str(self.latency),
             "--rate-limit", str(self.rate_limit), "--ids", str(self.ids),
+            "--groups", str(self.groups), "--job-rate", str(self.job_rate),
+            "--job-start-delay", str(self.job_start_delay),
         ]
         if self.record:
             cmd.append("--record")
@@ -106,6 +111,10 @@ class Server:
     @property
     def contact_ids(self) -> list[str]:
         return list(self.info["ids"])
+
+    @property
+    def group_ids(self) -> list[str]:
+        return list(self.info.get("groups", []))
 
     def headers(self) -> dict[str, str]:
         return {"x-api-key": self.api_key}
