@@ -12,8 +12,9 @@ order::
 
     accepted         the API took it; ``message`` is the reply
     rejected         the API (or client-side validation) refused it; not sent
-    unknown          the request may have reached the server (connection lost,
-                     timeout): never retried, listed in the report to reconcile
+    unknown          the request may have been processed (connection lost,
+                     timeout, a 5xx answer): never retried, listed in the
+                     report to reconcile
     failed_not_sent  the request provably never left (ConnectError after the
                      session's own retries); sent again on resume
     not_attempted    the batch stopped before sending it
@@ -25,7 +26,10 @@ server did not process it), a few times with backoff. A monthly quota, an
 inactive subscription, a bad key or a closed client stop the batch: nothing
 new is sent, in-flight requests finish, and every remaining input is reported
 ``not_attempted`` (the source is read to its end, no request is made).
-Cancellation stops at once and does not drain; it is always re-raised.
+Sends still queued for a connection or a rate-limit slot are withdrawn at
+once (``_withdraw``) and count as ``not_attempted`` too: a stop does not wait
+for the limiter. Cancellation stops at once and does not drain; it is always
+re-raised.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from ._exceptions import (
     ValidationError,
 )
 from ._journal import ATTEMPTED, Commit, Journal, JournalEntry, fingerprint
+from ._withdraw import SendWindow, Withdrawn, withdrawable
 
 __all__ = [
     "BatchProgress",
@@ -147,8 +152,9 @@ class BatchStream(Generic[M, R]):
     ``async with sender.stream(msgs) as outcomes: async for o in outcomes``.
     The context manager owns the task group, so no task outlives the block.
     Leaving the block early (``break``, or an exception in the body) stops
-    new sends and waits for the requests in flight, so each ends known;
-    cancellation cancels them too (they become ``unknown``).
+    new sends, withdraws those still queued (``not_attempted``) and waits
+    for the requests on the wire, so each ends known; cancellation cancels
+    those too (they become ``unknown``).
     ``await stream`` runs everything and returns the :class:`BatchReport`.
     """
 
@@ -161,6 +167,8 @@ class BatchStream(Generic[M, R]):
         self._journal: Journal | None = None
         # Inputs whose attempt record is queued but whose send has not started.
         self._unsent: dict[int, Hashable | None] = {}
+        # One per send under way: a stop withdraws those not yet on the wire.
+        self._windows: set[SendWindow] = set()
         self._tg: TaskGroup | None = None
         self._outcomes: MemoryObjectReceiveStream[SendOutcome[R]] | None = None
         self._entered = self._ended = self._fatal_raised = False
@@ -295,20 +303,22 @@ class BatchStream(Generic[M, R]):
 
     async def _close_journal(self) -> None:
         journal = self._journal
-        if journal is None:
-            return
-        # After a cancellation: announced, never sent. Say so, or a resume
-        # would take them for unknown.
+        # After a cancellation: announced or queued, never sent. Say so, or a
+        # resume would take them for unknown.
         for index, key in self._unsent.items():
-            journal.outcome(index, OutcomeStatus.NOT_ATTEMPTED.value)
+            if journal is not None:
+                journal.outcome(index, OutcomeStatus.NOT_ATTEMPTED.value)
             self._tally.add(SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED))
         self._unsent.clear()
-        await journal.aclose()
+        if journal is not None:
+            await journal.aclose()
 
     def _halt(self, reason: str, error: BaseException | None, *, drain: bool) -> None:
         """Stop starting requests; the first reason wins."""
         if self._stop is None:
             self._stop = _Stop(reason, error, drain)
+        for window in self._windows:
+            window.withdraw()
 
     def _fail(self, reason: str, error: Exception) -> None:
         """A fault of the batch itself: stop without draining, raise at the end."""
@@ -449,12 +459,15 @@ class BatchStream(Generic[M, R]):
             outcome: SendOutcome[R] = SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED)
             return outcome if journal is None or commit is None else _recorded(journal, outcome)
         self._unsent.pop(index, None)
+        window = SendWindow()
+        self._windows.add(window)
         try:
-            reply = await self._send(message)
+            with withdrawable(window):
+                reply = await self._send(message, window)
+        except Withdrawn:
+            outcome = SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED)
         except anyio.get_cancelled_exc_class():
-            # Cut off mid-request: it may have arrived. The journal keeps the
-            # attempt without an outcome, which a resume reads as unknown.
-            self._tally.add_cancelled(index, key)
+            self._cancelled(index, key, window)
             raise
         except Exception as error:
             outcome = self._failed(index, key, error)
@@ -464,23 +477,35 @@ class BatchStream(Generic[M, R]):
                 index, key, OutcomeStatus.ACCEPTED, message=reply,
                 message_id=None if message_id is None else str(message_id),
             )
+        finally:
+            self._windows.discard(window)
         return outcome if journal is None else _recorded(journal, outcome)
 
-    async def _send(self, message: M) -> R:
+    async def _send(self, message: M, window: SendWindow) -> R:
         """``send``, again after a rate-limit refusal (the server did not process it)."""
         sender = self._sender
         attempt = 0
         while True:
             try:
                 return await sender.send(message)
-            except RateLimitError as error:
+            except RateLimitError:
                 if attempt >= sender.rate_limit_retries:
                     raise
-                refused = error
-            await anyio.sleep(sender.rate_limit_backoff * 2**attempt)
+            with window.queue():  # a stop during the backoff withdraws the input
+                await anyio.sleep(sender.rate_limit_backoff * 2**attempt)
             attempt += 1
-            if self._stop is not None:
-                raise refused
+
+    def _cancelled(self, index: int, key: Hashable | None, window: SendWindow) -> None:
+        """Account for an input whose send was cancelled."""
+        if window.never_sent:
+            # Still queued in the session: nothing left. The journal closes it
+            # as not attempted, like the announced inputs no worker took.
+            self._unsent[index] = key
+        else:
+            # Cut off mid-request (or by a send that is not the session's): it
+            # may have arrived. The journal keeps the attempt without an
+            # outcome, which a resume reads as unknown.
+            self._tally.add_cancelled(index, key)
 
     def _failed(self, index: int, key: Hashable | None, error: Exception) -> SendOutcome[R]:
         status = classify_error(error)

@@ -18,6 +18,7 @@ from ._exceptions import (
     ClientClosedError,
     PlanLimitError,
     QuotaExceededError,
+    ServerError,
     TransportError,
     ValidationError,
 )
@@ -124,6 +125,10 @@ def classify_error(error: BaseException) -> OutcomeStatus:
         return OutcomeStatus.UNKNOWN if error.request_sent else OutcomeStatus.FAILED_NOT_SENT
     if isinstance(error, ClientClosedError):
         return OutcomeStatus.FAILED_NOT_SENT
+    if isinstance(error, ServerError):
+        # A 5xx says the request arrived, not that it was not processed: the
+        # API (or a proxy in front of it) may fail after taking the message.
+        return OutcomeStatus.UNKNOWN
     if isinstance(error, (APIError, ValidationError)):
         return OutcomeStatus.REJECTED
     # A DecodeError (a 2xx we could not read) or a foreign error: the request

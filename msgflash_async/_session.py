@@ -35,7 +35,8 @@ from ._protocol import (
     should_retry,
     user_agent,
 )
-from ._ratelimit import NoRateLimit, RateLimiter
+from ._ratelimit import Mark, NoRateLimit, RateLimiter
+from ._withdraw import SendWindow, current_window
 
 __all__ = ["Response", "Session"]
 
@@ -185,30 +186,47 @@ class Session:
     ) -> Response:
         headers = self._headers if body is None else self._json_headers
         url = self._config.base_url + path
-        async with self._gate:
-            mark = await self._limiter.acquire() if self._limited else None
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            status: int | str = "error"
-            try:
-                async with http.request(
-                    method, url, params=params, data=body, headers=headers,
-                    trace_request_ctx=mark,
-                ) as answer:
-                    raw = await answer.read()
-                    status = answer.status
-                    reply_headers = answer.headers
-            # asyncio.TimeoutError is not the builtin one before Python 3.11.
-            except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError) as exc:
-                raise _transport_error(exc, method, path) from _drop_frames(exc)
-            finally:
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "%s %s -> %s (attempt %d, %.1f ms)",
-                        method, path, status, attempt, (loop.time() - started) * 1000,
-                    )
+        window = current_window.get()
+        if window is None:
+            mark = await self._take_turn(None)
+        else:
+            with window.queue():  # a batch stop withdraws a request still queued here
+                mark = await self._take_turn(window)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        status: int | str = "error"
+        try:
+            async with http.request(
+                method, url, params=params, data=body, headers=headers,
+                trace_request_ctx=mark,
+            ) as answer:
+                raw = await answer.read()
+                status = answer.status
+                reply_headers = answer.headers
+        # asyncio.TimeoutError is not the builtin one before Python 3.11.
+        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError) as exc:
+            raise _transport_error(exc, method, path) from _drop_frames(exc)
+        finally:
+            self._gate.release()
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %s (attempt %d, %.1f ms)",
+                    method, path, status, attempt, (loop.time() - started) * 1000,
+                )
         data = decipher(status, reply_headers, raw, method=method, path=path)
         return Response(status, data)
+
+    async def _take_turn(self, window: SendWindow | None) -> Mark | None:
+        """Wait for a pooled connection, then a rate-limit slot; hold the gate on return."""
+        await self._gate.acquire()
+        try:
+            mark = await self._limiter.acquire() if self._limited else None
+            if window is not None:
+                window.leave()
+        except BaseException:
+            self._gate.release()
+            raise
+        return mark
 
 
 def _send_marks() -> aiohttp.TraceConfig:

@@ -30,6 +30,7 @@ from msgflash_async._exceptions import (
     QuotaExceededError,
     RateLimitError,
     RequestTimeoutError,
+    ServerError,
     UnprocessableError,
     ValidationError,
 )
@@ -269,6 +270,9 @@ def test_classify_error() -> None:
     assert classify_error(DecodeError("x")) is UNKNOWN  # a 2xx we could not read
     assert classify_error(NotFoundError("x", status=404, code="NOT_FOUND")) is REJECTED
     assert classify_error(ValidationError("x")) is REJECTED
+    # A 5xx came from something that received the request: it may be processed.
+    assert classify_error(ServerError("x", status=502)) is UNKNOWN
+    assert classify_error(ServerError("x", status=500, code="INTERNAL_ERROR")) is UNKNOWN
     assert stop_reason_for(AuthenticationError("x", status=401, code="UNAUTHORIZED"))
     assert stop_reason_for(PlanLimitError("x", status=403, code="MAX_INSTANCES_REACHED")) is None
     assert stop_reason_for(bad_number()) is None

@@ -420,7 +420,6 @@ class _GatedLimiter:
         await self.gate.wait()
 
 
-@pytest.mark.xfail(strict=True, reason="SDK bug: sends queued in the rate limiter ignore a stop")
 async def test_quota_stop_reaches_sends_waiting_for_the_limiter() -> None:
     async with Emulator(rate_limit=None, message_step=None, monthly_outbound_quota=1) as emu:
         # One accepted, one refused by the quota; the other three workers held back.
@@ -437,7 +436,6 @@ async def test_quota_stop_reaches_sends_waiting_for_the_limiter() -> None:
         assert sends_after_first(emu, 429) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="SDK bug: sends queued in the rate limiter ignore a stop")
 async def test_leaving_early_sends_nothing_held_by_the_default_limiter() -> None:
     async with (
         Emulator(rate_limit=10, message_step=None) as emu,
@@ -451,3 +449,61 @@ async def test_leaving_early_sends_nothing_held_by_the_default_limiter() -> None
         # the caller left (measured: 26 sent, the exit took 2 s).
         assert stream.report.stop_reason == "closed"
         assert emu.sent_count <= 10
+
+
+# -- 9. answers that do not say whether the message was taken ---------------------
+
+
+@pytest.mark.msgflash_emulator(message_step=None)
+async def test_5xx_on_a_send_is_unknown_and_never_resent(
+    msgflash_emulator: Emulator, tmp_path: Path
+) -> None:
+    # A proxy's 502 after the API took the message: the server has it.
+    emu = msgflash_emulator
+    journal = tmp_path / "batch.jsonl"
+    proxy_502 = Fault.error(502, body=b"<html>Bad Gateway</html>", after_handler=True)
+    emu.faults.add(proxy_502, method="POST", path=SEND_PATH, times=1)
+    inputs = texts(emu, 10)
+    async with connect(emu) as client:
+        first_stream = client.messages.send_many(inputs, concurrency=2, journal=journal)
+        first = await collect(first_stream)
+        (lost,) = [i for i, o in first.items() if o.status is UNKNOWN]
+        assert first_stream.report.error_codes == {"HTTP_502": 1}
+        assert [u.index for u in first_stream.report.unknown] == [lost]
+
+        second_stream = client.messages.send_many(inputs, concurrency=2, journal=journal)
+        second = await collect(second_stream)
+    assert second[lost].status is UNKNOWN and second[lost].from_journal
+    assert statuses(second) == Counter({SKIPPED: 9, UNKNOWN: 1})
+    assert len(send_records(emu)) == 10, "the 502'd message was not sent again"
+    assert_each_once(emu, [phone(i) for i in range(10)])
+
+
+async def test_cancelled_while_queued_in_the_limiter_is_not_attempted(tmp_path: Path) -> None:
+    journal = tmp_path / "batch.jsonl"
+    async with Emulator(rate_limit=None, message_step=None) as emu:
+        inputs = texts(emu, 10)
+        limiter = _GatedLimiter(free=2, hold=4)  # two go out, every other send waits
+        async with connect(emu, rate_limit=limiter) as client:
+            stream = client.messages.send_many(inputs, concurrency=4, journal=journal)
+            with anyio.CancelScope() as scope:
+                async with stream as outcomes:
+                    async for outcome in outcomes:
+                        assert outcome.status is ACCEPTED
+                        if stream.report.accepted == 2:
+                            await limiter.held.wait()  # all four workers queued
+                            scope.cancel()
+            report = stream.report
+            assert report.stop_reason == "cancelled"
+            # Four queued in the limiter and four handed out, none on the
+            # wire: not attempted, not unknown; every input accounted for.
+            assert report.accepted == 2 and report.unknown == ()
+            assert report.counts[NOT_ATTEMPTED] == 8 and report.done == 10
+            assert len(send_records(emu)) == 2
+
+        async with connect(emu) as client:
+            resumed = client.messages.send_many(inputs, concurrency=4, journal=journal)
+            results = await collect(resumed)
+    assert statuses(results) == Counter({SKIPPED: 2, ACCEPTED: 8})
+    assert len(send_records(emu)) == 10
+    assert_each_once(emu, [phone(i) for i in range(10)])

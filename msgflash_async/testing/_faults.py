@@ -43,14 +43,20 @@ class Fault:
         *,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        after_handler: bool = False,
     ) -> Fault:
-        """An error reply without running the handler.
+        """An error reply, by default without running the handler.
 
         With ``body`` the bytes are sent as-is (e.g. a proxy's HTML 502 page);
         otherwise a JSON error envelope with ``code``/``message`` (defaults
-        derived from the status).
+        derived from the status). ``after_handler=True`` runs the handler
+        first, so the request takes effect and the client still sees the
+        error: a proxy that timed out while the API took the message.
         """
-        return cls("error", status, code, message, raw=body, headers=dict(headers or {}))
+        return cls(
+            "error", status, code, message, raw=body, headers=dict(headers or {}),
+            after_handler=after_handler,
+        )
 
     @classmethod
     def rate_limited(cls, retry_after: float | None = None) -> Fault:

@@ -90,6 +90,8 @@ async def _apply_fault(
     state: EmulatorState, fault: Fault, request: web.Request, handler: Handler
 ) -> web.StreamResponse:
     if fault.kind == "error":
+        if fault.after_handler:
+            await handler(request)  # the request takes effect; its answer is replaced
         return _error_response(fault)
     if fault.kind == "body":
         return web.Response(

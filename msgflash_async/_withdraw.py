@@ -1,0 +1,96 @@
+"""How a batch stop reaches sends still queued for a connection or a rate-limit slot.
+
+A batch worker's send can wait long before its request leaves: for a pooled
+connection (the session's FIFO gate) and for a rate-limiter slot (seconds, at
+10 req/s). When the batch stops (a quota error, the caller left) those waits
+must end *without sending*, or a stopped batch keeps sending for seconds.
+
+The worker runs its send with a :class:`SendWindow` published in a context
+variable, so the session finds it without the batch knowing the session (the
+layers stay apart). The session queues inside ``window.queue()``, a cancel
+scope that :meth:`SendWindow.withdraw` cancels, and calls ``window.leave()``
+with its turn in hand, right before the request goes to aiohttp. A request
+that has left is never withdrawn: it runs to its real outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import anyio
+
+__all__ = ["SendWindow", "Withdrawn", "current_window", "withdrawable"]
+
+
+class Withdrawn(Exception):
+    """The request was withdrawn before it left: nothing reached the server.
+
+    Not a MsgFlashError on purpose: the session's retry loop must not see it,
+    and only the batch that withdrew the request ever catches it.
+    """
+
+
+class SendWindow:
+    """One batch input's chance to be withdrawn before its request leaves."""
+
+    __slots__ = ("_scope", "queued", "sent", "withdrawn")
+
+    def __init__(self) -> None:
+        self.withdrawn = False
+        #: The session queued a request for this input (so it speaks for it).
+        self.queued = False
+        #: A request for this input left for the server at least once.
+        self.sent = False
+        self._scope: anyio.CancelScope | None = None
+
+    def __repr__(self) -> str:
+        return f"SendWindow(queued={self.queued}, sent={self.sent}, withdrawn={self.withdrawn})"
+
+    @property
+    def never_sent(self) -> bool:
+        """True when the session queued this input and provably sent nothing for it."""
+        return self.queued and not self.sent
+
+    def withdraw(self) -> None:
+        """End the wait (if any) with :class:`Withdrawn`, and refuse every later one."""
+        self.withdrawn = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    @contextmanager
+    def queue(self) -> Iterator[None]:
+        """Around a wait before sending; a withdrawal ends it with :class:`Withdrawn`."""
+        if self.withdrawn:
+            raise Withdrawn
+        self.queued = True
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                yield
+            finally:
+                self._scope = None
+        if scope.cancelled_caught:
+            raise Withdrawn
+
+    def leave(self) -> None:
+        """The turn is in hand and the request goes now, unless it was withdrawn."""
+        if self.withdrawn:
+            raise Withdrawn
+        self.sent = True
+
+
+current_window: ContextVar[SendWindow | None] = ContextVar(
+    "msgflash_async_send_window", default=None
+)
+
+
+@contextmanager
+def withdrawable(window: SendWindow) -> Iterator[SendWindow]:
+    """Make the requests sent inside this block (in this task) withdrawable by ``window``."""
+    token = current_window.set(window)
+    try:
+        yield window
+    finally:
+        current_window.reset(token)
