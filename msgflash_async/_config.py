@@ -35,16 +35,22 @@ class Timeouts:
 
 @attrs.frozen
 class RetryPolicy:
-    """Exponential backoff with full jitter, capped; ``Retry-After`` wins when sent."""
+    """Exponential backoff with full jitter, capped; ``Retry-After`` wins when sent.
+
+    A server asking (``Retry-After``) for more than ``retry_after_max`` seconds
+    is not retried at all: the error goes to the caller at once, rather than a
+    call that looks hung, or a retry sooner than asked that is refused again.
+    """
 
     max_retries: int = 3
     backoff_base: float = 0.5
     backoff_max: float = 8.0
+    retry_after_max: float = 60.0
 
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
+    def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before retry number ``attempt`` (1-based); None: do not retry."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.backoff_max * 4)
+            return max(retry_after, 0.0) if retry_after <= self.retry_after_max else None
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
         return random.uniform(0, ceiling)
 

@@ -85,6 +85,11 @@ class Session:
         # connector hands freed connections to the newest caller, which starves
         # older waiters when callers outnumber connections (PERFORMANCE.md).
         self._gate = asyncio.Semaphore(config.pool_size)
+        # Passed on every request too: a session the caller hands us has its
+        # own default (aiohttp's is 5 minutes), which must not replace ours.
+        self._timeout = aiohttp.ClientTimeout(
+            total=config.timeouts.request, sock_connect=config.timeouts.connect
+        )
 
     def __repr__(self) -> str:
         return f"Session(base_url={self._config.base_url!r}, state={self._state.value})"
@@ -110,12 +115,9 @@ class Session:
             ssl=ssl_option,
             ttl_dns_cache=300,
         )
-        timeout = aiohttp.ClientTimeout(
-            total=config.timeouts.request, sock_connect=config.timeouts.connect
-        )
         return aiohttp.ClientSession(
             connector=connector,
-            timeout=timeout,
+            timeout=self._timeout,
             raise_for_status=False,
             # Marks cost a little per request: only when a limiter wants them.
             trace_configs=[_send_marks()] if self._limited else None,
@@ -172,7 +174,10 @@ class Session:
                 if attempt > policy.max_retries or not should_retry(error, idempotent=idempotent):
                     raise
                 headers = error.headers if isinstance(error, APIError) else {}
-                await asyncio.sleep(policy.delay(attempt, parse_retry_after(headers)))
+                delay = policy.delay(attempt, parse_retry_after(headers))
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
                 attempt += 1
 
     async def _attempt(
@@ -198,7 +203,7 @@ class Session:
         try:
             async with http.request(
                 method, url, params=params, data=body, headers=headers,
-                trace_request_ctx=mark,
+                timeout=self._timeout, trace_request_ctx=mark,
             ) as answer:
                 raw = await answer.read()
                 status = answer.status

@@ -33,7 +33,7 @@ MAX_IDS_PER_CALL: Final = 10_000
 MAX_SEARCH_LENGTH: Final = 100
 
 # E.164: a plus, then 8 to 15 digits, the country code never starting with 0.
-_E164: Final = re.compile(r"\+[1-9][0-9]{7,14}")
+_E164: Final = re.compile(r"\+[1-9][0-9]{6,14}")  # 7 to 15 digits (Saint Helena: 7)
 _HEX_COLOR: Final = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 

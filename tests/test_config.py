@@ -80,5 +80,9 @@ def test_secrets_never_in_repr() -> None:
 def test_backoff_is_full_jitter_and_capped() -> None:
     policy = RetryPolicy(backoff_base=0.5, backoff_max=4.0)
     delays = [policy.delay(attempt) for attempt in range(1, 10) for _ in range(20)]
-    assert all(0 <= d <= 4.0 for d in delays)
-    assert policy.delay(1, retry_after=3.0) == 3.0
+    assert all(d is not None and 0 <= d <= 4.0 for d in delays)
+    # Retry-After wins over the backoff, up to retry_after_max; beyond, no retry.
+    assert policy.delay(1, retry_after=30.0) == 30.0
+    assert policy.delay(1, retry_after=60.0) == 60.0
+    assert policy.delay(1, retry_after=61.0) is None
+    assert RetryPolicy(retry_after_max=120).delay(1, retry_after=90.0) == 90.0

@@ -181,6 +181,21 @@ async def test_cursor_is_stable_under_inserts_and_deletes(
     assert [i for i in seen if i in set(ids)] == expected
 
 
+async def test_renamed_contacts_are_listed_once_by_name(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    awa = await create_contact(http, "awa", "+33600000001")
+    await create_contact(http, "bob", "+33600000002")
+    path = f"{CONTACTS}/{awa['id']}"
+    # Same key after case folding, then away and back: one index entry each time.
+    for name in ("Awa", "Zoe", "Awa"):
+        status, _ = await call(http, "PUT", path, json={"name": name, "phone": "+33600000001"})
+        assert status == 200
+    _, body = await call(http, "GET", CONTACTS, params={"sort": "name_asc"})
+    assert [c["name"] for c in body["data"]["contacts"]] == ["Awa", "bob"]
+    assert body["data"]["total"] == 2
+
+
 # -- auth ---------------------------------------------------------------------------
 
 

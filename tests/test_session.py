@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -100,6 +101,27 @@ async def test_rate_limit_429_is_retried_even_for_post(
     )
     assert response.status == 201
     assert _hits(msgflash_emulator, "POST", CONTACTS) == 2
+
+
+async def test_retry_after_is_waited_out(
+    client: MsgFlashClient, msgflash_emulator: Emulator
+) -> None:
+    # The client's own backoff is ~10 ms: only the header explains a longer wait.
+    msgflash_emulator.faults.add(Fault.error(503, headers={"Retry-After": "0.3"}))
+    started = time.monotonic()
+    await _get(client)
+    assert time.monotonic() - started >= 0.3
+    assert _hits(msgflash_emulator, "GET", CONTACTS) == 2
+
+
+async def test_retry_after_beyond_the_cap_raises_at_once(
+    client: MsgFlashClient, msgflash_emulator: Emulator
+) -> None:
+    msgflash_emulator.faults.add(Fault.rate_limited(retry_after=3600), times=None)
+    with pytest.raises(exc.RateLimitError) as info:
+        await _get(client)
+    assert info.value.headers["Retry-After"] == "3600"
+    assert _hits(msgflash_emulator, "GET", CONTACTS) == 1
 
 
 @pytest.mark.parametrize(
@@ -231,6 +253,18 @@ async def test_caller_session_is_used_and_never_closed(msgflash_emulator: Emulat
         ) as client:
             await _get(client)
         assert not http.closed
+
+
+async def test_caller_session_still_gets_the_client_timeout(msgflash_emulator: Emulator) -> None:
+    # The caller's session has aiohttp's 5-minute default; ours must apply.
+    msgflash_emulator.faults.add(Fault.delay(5.0), times=None)
+    async with aiohttp.ClientSession() as http:
+        async with MsgFlashClient(
+            msgflash_emulator.api_key, base_url=msgflash_emulator.base_url, session=http,
+            timeout=0.2, max_retries=0,
+        ) as client:
+            with pytest.raises(exc.RequestTimeoutError):
+                await _get(client)
 
 
 async def test_headers_on_the_wire() -> None:

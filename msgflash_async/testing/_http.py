@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 JSON_CONTENT_TYPE = "application/json"
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 FieldError = dict[str, str]
 T = TypeVar("T")
@@ -190,7 +190,7 @@ def paginate_desc(
 
 
 def is_e164(phone: object) -> bool:
-    return isinstance(phone, str) and _E164.match(phone) is not None
+    return isinstance(phone, str) and _E164.fullmatch(phone) is not None
 
 
 def new_id() -> str:

@@ -130,10 +130,14 @@ class ContactIndex:
         self._names.sort()
 
     def rename(self, contact: Contact, name: str) -> None:
+        old = contact.name_sort_key
         contact.name = name
         contact.name_key = name.casefold()
-        bisect.insort(self._names, contact.name_sort_key)
-        self._note_stale()
+        if contact.name_sort_key != old:
+            # Drop the old key rather than leave it stale: renamed back, a
+            # stale key would be current again, and listed twice.
+            _discard(self._names, old)
+            bisect.insort(self._names, contact.name_sort_key)
 
     def change_phone(self, contact: Contact, phone: str) -> None:
         del self.by_phone[contact.phone]
@@ -242,3 +246,10 @@ def _random_uuids(n: int) -> list[str]:
         variant = "89ab"[int(h[16], 16) & 3]
         out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
     return out
+
+
+def _discard(keys: list[Key], key: Key) -> None:
+    """Remove ``key`` from the sorted ``keys`` if it is there."""
+    at = bisect.bisect_left(keys, key)
+    if at < len(keys) and keys[at] == key:
+        del keys[at]
