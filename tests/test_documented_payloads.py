@@ -17,6 +17,8 @@ from msgflash_async import (
     ContactGroup,
 )
 from msgflash_async._converter import structure, structure_page, unstructure
+from msgflash_async._exceptions import RateLimitError, ServerValidationError
+from msgflash_async._protocol import decipher, error_from_response
 from msgflash_async._session import Response
 from msgflash_async.models.contacts import ContactCreate, RemoveMembersResult
 from msgflash_async.models.jobs import BulkJobAccepted
@@ -156,3 +158,38 @@ def test_job_object_and_unknown_status_is_kept() -> None:
     odd = structure({"id": "j", "status": "archived", "operation": "merge_contacts"}, BulkJob)
     assert odd.status.value == "archived" and not odd.status.known
     assert odd.operation is not None and odd.operation.value == "merge_contacts"
+
+
+# -- section 3: the documented envelopes, through the response decoder ---------------
+
+
+def test_documented_error_envelopes() -> None:
+    body = (
+        b'{"error": {"code": "VALIDATION_ERROR", "message": "Invalid request data",'
+        b' "details": []}}'
+    )
+    error = error_from_response(400, {}, body, method="POST", path="/api/v1/contacts")
+    assert isinstance(error, ServerValidationError)
+    assert (error.status, error.code, error.message, error.details) == (
+        400, "VALIDATION_ERROR", "Invalid request data", []
+    )
+    assert (error.method, error.path) == ("POST", "/api/v1/contacts")
+
+    body = b'{"error": {"code": "API_RATE_LIMIT_EXCEEDED", "message": "Too many API requests"}}'
+    error = error_from_response(429, {}, body, method="GET", path="/api/v1/contacts")
+    assert isinstance(error, RateLimitError)
+    assert (error.code, error.message, error.details) == (
+        "API_RATE_LIMIT_EXCEEDED", "Too many API requests", None
+    )
+
+
+def test_documented_success_envelopes() -> None:
+    single = decipher(200, {}, b'{"data": {"id": "c1"}}', method="GET", path="/x")
+    simple = decipher(200, {}, b'{"data": [{"id": "a"}, {"id": "b"}]}', method="GET", path="/x")
+    paged = decipher(
+        200, {}, b'{"data": {"contacts": [], "nextCursor": null, "hasMore": false}}',
+        method="GET", path="/x",
+    )
+    assert single == {"id": "c1"}
+    assert simple == [{"id": "a"}, {"id": "b"}]
+    assert paged == {"contacts": [], "nextCursor": None, "hasMore": False}
