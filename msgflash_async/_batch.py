@@ -216,8 +216,7 @@ class BatchStream(Generic[M, R]):
             with anyio.CancelScope(shield=True):
                 await self._close_journal()
             self._finished = time.monotonic()
-            if self._sender.on_progress is not None:
-                self._sender.on_progress(self.progress())
+            self._notify()
         if exc_type is None and self._fatal is not None and not self._fatal_raised:
             raise self._fatal
 
@@ -313,6 +312,18 @@ class BatchStream(Generic[M, R]):
         if journal is not None:
             await journal.aclose()
 
+    def _notify(self) -> None:
+        """Hand the progress to the caller's callback; its failure stops the batch."""
+        callback = self._sender.on_progress
+        if callback is None:
+            return
+        try:
+            callback(self.progress())
+        except Exception as error:
+            # Raised unwrapped at the end, like a failing source: an error in
+            # a worker task would tear the batch down mid-request instead.
+            self._fail("progress_failed", error)
+
     def _halt(self, reason: str, error: BaseException | None, *, drain: bool) -> None:
         """Stop starting requests; the first reason wins."""
         if self._stop is None:
@@ -330,12 +341,11 @@ class BatchStream(Generic[M, R]):
         self, out: MemoryObjectSendStream[SendOutcome[R]], outcome: SendOutcome[R]
     ) -> None:
         self._tally.add(outcome)
-        callback = self._sender.on_progress
-        if callback is not None:
+        if self._sender.on_progress is not None:
             now = time.monotonic()
             if now - self._last_progress >= self._sender.progress_interval:
                 self._last_progress = now
-                callback(self.progress())
+                self._notify()
         # Once the caller has left the block, outcomes are only counted.
         with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
             await _put(out, outcome)

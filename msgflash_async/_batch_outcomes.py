@@ -94,8 +94,9 @@ class BatchReport:
     code that stopped it (``MONTHLY_OUTBOUND_QUOTA_EXCEEDED``,
     ``SUBSCRIPTION_INACTIVE``, ...), ``"closed"`` (the caller left early),
     ``"cancelled"``, ``"inputs_changed"``, ``"journal_failed"``,
-    ``"source_failed"`` (the last three are raised too) or ``"unexpected_error"``
-    (``send`` raised something that is not a MsgFlashError).
+    ``"source_failed"``, ``"progress_failed"`` (the last four are raised too)
+    or ``"unexpected_error"`` (``send`` raised something that is not a
+    MsgFlashError).
     """
 
     counts: dict[OutcomeStatus, int]

@@ -14,8 +14,10 @@ in callables, so this module is tested with stubs.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -51,6 +53,11 @@ Send = Callable[[Sequence[str]], Awaitable["R | BulkJob"]]
 Poll = Callable[[str], Awaitable[BulkJob]]
 Finish = Callable[[BulkJob], R]
 Merge = Callable[[Sequence[R]], R]
+
+
+def _until(deadline: float) -> AbstractContextManager[anyio.CancelScope]:
+    """``fail_after`` up to ``deadline``, an :func:`anyio.current_time` value."""
+    return anyio.fail_after(deadline - anyio.current_time())
 
 
 def split(ids: Sequence[str], size: int) -> list[Sequence[str]]:
@@ -177,12 +184,25 @@ class JobHandle(Generic[R_co]):
 
         After ``timeout`` seconds, raise the built-in :class:`TimeoutError`;
         the jobs go on on the server and the handle stays usable (wait again,
-        or cancel).
+        or cancel). The timeout is the caller's patience, not a failure: it
+        cuts pauses and polls, but a chunk call already on its way is let
+        finish (so this may return up to one request timeout late) and its
+        job is kept, while no new chunk is sent once the time is up.
+        Cancelling the waiting task instead (``move_on_after`` around it, a
+        task group) cuts such a call at once; the operation then gives up.
         """
-        with anyio.fail_after(timeout):
-            while not self.done:
+        # Not one ``fail_after`` around the loop: it would cut a chunk's POST
+        # mid-flight, and a call that may have reached the server can only be
+        # given up (never resent), which would break the handle for good. So
+        # the deadline scopes every wait but the POST, and is checked again
+        # before a chunk starts. A shielded POST would do the same for the
+        # timeout, but would also hold back a real cancellation of the caller
+        # for up to the request timeout.
+        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        while not self.done:
+            with _until(deadline):
                 await anyio.sleep(self._pause())
-                await self._step()
+            await self._step(deadline)
         return self.result()
 
     async def progress(self) -> AsyncIterator[BulkProgress]:
@@ -250,22 +270,37 @@ class JobHandle(Generic[R_co]):
         jobs = [p.job for p in self._parts if p.job is not None]
         return jobs[-1] if jobs else None
 
-    async def _step(self) -> None:
-        """One round: poll the running job, or send the next chunk."""
-        async with self._lock:
+    async def _step(self, deadline: float = math.inf) -> None:
+        """One round: poll the running job, or send the next chunk.
+
+        ``deadline`` (a :func:`anyio.current_time` value) bounds the wait for
+        the lock and the poll, and stops a new chunk from starting, but never
+        cuts a chunk's call once it has started (see :meth:`wait`).
+        """
+        with _until(deadline):
+            await self._lock.acquire()
+        try:
             if self.done:
                 return
             part = self._running()
             if part is not None and part.job_id is not None:
-                now = anyio.current_time()
-                if self._last_poll is not None and now - self._last_poll < (
-                    self._runner.interval / 2
-                ):
+                if not self._poll_due():
                     return  # another task polled just now
-                self._last_poll = now
-                self._record(part, await self._runner.poll(part.job_id))
+                with _until(deadline):
+                    self._record(part, await self._runner.poll(part.job_id))
             if self._running() is None and self._chunks:
+                if anyio.current_time() >= deadline:
+                    raise TimeoutError  # checked here: nothing is in flight yet
                 await self.submit_next()
+        finally:
+            self._lock.release()
+
+    def _poll_due(self) -> bool:
+        now = anyio.current_time()
+        if self._last_poll is not None and now - self._last_poll < self._runner.interval / 2:
+            return False
+        self._last_poll = now
+        return True
 
     async def submit_next(self) -> None:
         """Send the next chunk (internal: used by :class:`BulkOperation`)."""

@@ -33,6 +33,7 @@ import hashlib
 import json
 import json.encoder
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -235,11 +236,40 @@ _now = time.monotonic
 def _open_and_load(path: str) -> tuple[int, dict[int, JournalEntry]]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
+        _lock(fd, path)
         entries = _load(fd, path)
     except BaseException:
         os.close(fd)
         raise
     return fd, entries
+
+
+def _lock(fd: int, path: str) -> None:
+    """One batch per journal: two at once would both send every input."""
+    if sys.platform == "win32":  # pragma: no cover - no flock there
+        return
+    import fcntl
+
+    try:
+        # Held until the file is closed (aclose, or the process ends).
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ValidationError(
+            f"{path} is in use by another running batch: wait for it to end, "
+            "or use another journal for other inputs",
+            field="journal",
+        ) from None
+
+
+def _sync_directory(path: str) -> None:
+    """Make a new journal's directory entry durable: else a crash may lose the whole file."""
+    if os.name != "posix":  # pragma: no cover - directories cannot be opened elsewhere
+        return
+    dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _load(fd: int, path: str) -> dict[int, JournalEntry]:
@@ -248,6 +278,7 @@ def _load(fd: int, path: str) -> dict[int, JournalEntry]:
     if not raw:
         os.write(fd, _dump(_HEADER))
         os.fsync(fd)
+        _sync_directory(path)
         return {}
     good = raw.rfind(b"\n") + 1
     if good < len(raw):

@@ -53,6 +53,19 @@ class Response:
     data: Any
 
 
+@attrs.define
+class _Call:
+    """One logical call, the same for each of its attempts."""
+
+    method: str
+    path: str
+    params: Params | None
+    body: bytes | None
+    idempotent: bool
+    #: An attempt got its turn: the request may have left (else it provably did not).
+    sent: bool = False
+
+
 class _State(enum.Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
@@ -142,36 +155,36 @@ class Session:
     ) -> Response:
         """Send one logical call, retrying where that cannot duplicate an effect."""
         http = self._client()
-        body = None if json is None else _encode(json)
-        safe = is_idempotent(method) if idempotent is None else idempotent
+        call = _Call(
+            method, path, params,
+            body=None if json is None else _encode(json),
+            idempotent=is_idempotent(method) if idempotent is None else idempotent,
+        )
         deadline = self._config.timeouts.deadline
         if deadline is None:
-            return await self._with_retries(http, method, path, params, body, safe)
+            return await self._with_retries(http, call)
         try:
             with anyio.fail_after(deadline):
-                return await self._with_retries(http, method, path, params, body, safe)
+                return await self._with_retries(http, call)
         except TimeoutError as exc:
             _drop_frames(exc)  # the cancelled attempt's aiohttp frames hold the key
-            raise DeadlineExceededError(
+            error = DeadlineExceededError(
                 f"no answer within the {deadline:g}s deadline", method=method, path=path
-            ) from None
+            )
+            # Still queued for a connection or the rate limiter: nothing left.
+            error.request_sent = call.sent
+            raise error from None
 
-    async def _with_retries(
-        self,
-        http: aiohttp.ClientSession,
-        method: str,
-        path: str,
-        params: Params | None,
-        body: bytes | None,
-        idempotent: bool,
-    ) -> Response:
+    async def _with_retries(self, http: aiohttp.ClientSession, call: _Call) -> Response:
         policy = self._config.retry
         attempt = 1
         while True:
             try:
-                return await self._attempt(http, method, path, params, body, attempt)
+                return await self._attempt(http, call, attempt)
             except MsgFlashError as error:
-                if attempt > policy.max_retries or not should_retry(error, idempotent=idempotent):
+                if attempt > policy.max_retries or not should_retry(
+                    error, idempotent=call.idempotent
+                ):
                     raise
                 headers = error.headers if isinstance(error, APIError) else {}
                 delay = policy.delay(attempt, parse_retry_after(headers))
@@ -180,16 +193,9 @@ class Session:
                 await asyncio.sleep(delay)
                 attempt += 1
 
-    async def _attempt(
-        self,
-        http: aiohttp.ClientSession,
-        method: str,
-        path: str,
-        params: Params | None,
-        body: bytes | None,
-        attempt: int,
-    ) -> Response:
-        headers = self._headers if body is None else self._json_headers
+    async def _attempt(self, http: aiohttp.ClientSession, call: _Call, attempt: int) -> Response:
+        method, path = call.method, call.path
+        headers = self._headers if call.body is None else self._json_headers
         url = self._config.base_url + path
         window = current_window.get()
         if window is None:
@@ -197,13 +203,17 @@ class Session:
         else:
             with window.queue():  # a batch stop withdraws a request still queued here
                 mark = await self._take_turn(window)
+        call.sent = True
         loop = asyncio.get_running_loop()
         started = loop.time()
         status: int | str = "error"
         try:
             async with http.request(
-                method, url, params=params, data=body, headers=headers,
+                method, url, params=call.params, data=call.body, headers=headers,
                 timeout=self._timeout, trace_request_ctx=mark,
+                # A redirect would carry x-api-key to wherever it points (aiohttp
+                # strips only Authorization), and replay a POST there.
+                allow_redirects=False,
             ) as answer:
                 raw = await answer.read()
                 status = answer.status

@@ -347,6 +347,22 @@ async def test_not_a_journal_is_refused(tmp_path: Path) -> None:
         await BatchSender(Stub(), journal=path).run(msgs(1))
 
 
+async def test_a_journal_in_use_is_refused(tmp_path: Path) -> None:
+    # Two runs on one journal at once would both send every input.
+    journal = tmp_path / "batch.jsonl"
+    first_stub, second_stub = Stub(block=lambda i: True), Stub()
+    with anyio.CancelScope() as scope:
+        async with BatchSender(first_stub, journal=journal).stream(msgs(3)):
+            await first_stub.blocking.wait()
+            with pytest.raises(ValidationError, match="in use by another running batch"):
+                await BatchSender(second_stub, journal=journal).run(msgs(3))
+            assert second_stub.calls == []
+            scope.cancel()
+    # Once the first run has ended, the journal is free again.
+    report = await BatchSender(second_stub, journal=journal).run(msgs(3))
+    assert report.done == 3
+
+
 async def test_cancellation_mid_batch(tmp_path: Path) -> None:
     journal = tmp_path / "batch.jsonl"
     inputs = msgs(40)
@@ -448,3 +464,28 @@ async def test_failing_source_stops_and_raises_unwrapped() -> None:
     assert sorted(seen) == list(range(5)), "what was read is reported"
     assert {i for i, status in seen.items() if status is ACCEPTED} == set(stub.calls)
     assert stream.report.stop_reason == "source_failed"
+
+
+async def test_failing_progress_callback_stops_and_raises_unwrapped() -> None:
+    calls = 0
+
+    def on_progress(progress: BatchProgress) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyError("drawing failed")
+
+    stub = Stub()
+    sender = BatchSender(stub, concurrency=2, on_progress=on_progress, progress_interval=0)
+    stream = sender.stream(msgs(50))
+    seen: dict[int, OutcomeStatus] = {}
+    with pytest.raises(KeyError, match="drawing failed"):
+        async with stream as outcomes:
+            async for outcome in outcomes:
+                assert outcome.index not in seen
+                seen[outcome.index] = outcome.status
+    report = stream.report
+    assert report.stop_reason == "progress_failed"
+    # Every request made ended known; nothing is unknown for a callback's sake.
+    assert report.counts[UNKNOWN] == 0
+    assert report.accepted == len(stub.calls)

@@ -171,3 +171,33 @@ async def test_remove_members_is_retried(emu: Emulator, client: MsgFlashClient) 
     result = await client.groups.remove_members(group_id, ids, poll_interval=FAST)
     assert result == RemoveMembersResult(removed=5, not_in_group=0)
     assert len([r for r in emu.requests if r.method == "DELETE"]) == 2
+
+
+async def test_wait_timeout_during_a_chunk_post_keeps_the_split_operation(
+    emu: Emulator, client: MsgFlashClient
+) -> None:
+    real = emu.seed_contacts(20)
+    fake = [f"no-such-contact-{i}" for i in range(10_130)]
+    ids = [*real[:10], *fake, *real[10:]]  # chunks of 10000 and 150, real ids in both
+    emu.clear_requests()
+    handle = await client.contacts.bulk_delete(ids, poll_interval=FAST).submit()
+    assert handle.job_id is not None
+    # Let the first job end on the server, so the wait's first poll sends the
+    # second chunk at once; that POST is held well past the wait's timeout.
+    await anyio.sleep(0.1)  # job_start_delay 0.02, instant jobs (emulator clock)
+    assert (await client.bulk_jobs.get(handle.job_id)).is_terminal
+    emu.faults.add(Fault.delay(1.0), method="POST", path="/api/v1/contacts/bulk-delete")
+    started = anyio.current_time()
+    with pytest.raises(TimeoutError):
+        await handle.wait(timeout=0.3)
+    # The POST in flight was let finish (not cut) and its job recorded.
+    assert anyio.current_time() - started >= 1.0
+    assert len(handle.job_ids) == 2
+
+    result = await handle.wait(timeout=10)
+    assert result == BulkDeleteResult(requested=10_150, deleted=20, not_found=10_130)
+    posts = [r for r in emu.requests if r.method == "POST"]
+    assert [r.json["contactIds"] for r in posts] == [ids[:10_000], ids[10_000:]]
+    jobs = [await client.bulk_jobs.get(job_id) for job_id in handle.job_ids]
+    assert [(j.requested_count, j.processed_count) for j in jobs] == [(10_000,) * 2, (150,) * 2]
+    assert all(j.status is BulkJobStatus.DONE for j in jobs)

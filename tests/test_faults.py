@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 
 from msgflash_async import _exceptions as exc
 from msgflash_async._client import MsgFlashClient
@@ -32,8 +33,9 @@ HTML_502 = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
 
 def _client(emu: Emulator, **options: object) -> MsgFlashClient:
     options.setdefault("retry", FAST_RETRY)
+    options.setdefault("rate_limit", None)
     return MsgFlashClient(
-        emu.api_key, base_url=emu.base_url, rate_limit=None, **options  # type: ignore[arg-type]
+        emu.api_key, base_url=emu.base_url, **options  # type: ignore[arg-type]
     )
 
 
@@ -430,3 +432,51 @@ async def test_deadline_error_carries_method_and_path(
         assert hits(msgflash_emulator, method, CONTACTS) == 1
         assert_pool_idle(client)
         await assert_usable(client, msgflash_emulator)
+
+
+async def test_deadline_while_queued_in_the_limiter_says_nothing_was_sent(
+    msgflash_emulator: Emulator,
+) -> None:
+    # One request per 10 s: the second call waits in the limiter past its deadline.
+    async with _client(msgflash_emulator, rate_limit=0.1, deadline=0.2) as client:
+        await client.contacts.create(name="Ada", phone=PHONE)
+        with pytest.raises(exc.DeadlineExceededError) as info:
+            await client.contacts.create(name="Bob", phone="+33612345679")
+        assert info.value.request_sent is False
+        assert hits(msgflash_emulator, "POST", CONTACTS) == 1
+        assert_pool_idle(client)
+
+
+# -- redirects ------------------------------------------------------------------------
+
+
+async def test_redirects_are_not_followed_so_the_key_stays_home(
+    msgflash_emulator: Emulator,
+) -> None:
+    elsewhere: list[str] = []
+
+    async def other_origin(request: web.Request) -> web.Response:
+        elsewhere.append(request.method)
+        return web.json_response({"data": {}})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", other_origin)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    target = f"http://127.0.0.1:{runner.addresses[0][1]}/steal"
+    try:
+        for method in ("GET", "POST"):
+            redirect = Fault.error(307, body=b"", headers={"Location": target})
+            msgflash_emulator.faults.add(redirect, method=method, times=1)
+        async with _client(msgflash_emulator) as client:
+            with pytest.raises(exc.APIError) as got:
+                await client.contacts.list()
+            assert got.value.status == 307
+            with pytest.raises(exc.APIError):
+                await client.contacts.create(name="Ada", phone=PHONE)
+            assert_pool_idle(client)
+    finally:
+        await runner.cleanup()
+    assert elsewhere == [], "a request (and its x-api-key) followed the redirect"

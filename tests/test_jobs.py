@@ -307,3 +307,65 @@ async def test_cancel_of_a_job_that_just_finished_reports_it() -> None:
     job = await handle.cancel()
     assert job is not None and job.status is BulkJobStatus.DONE
     assert await handle == 100
+
+
+class SlowSecondChunk:
+    """``fake.send`` whose second and later chunks take ``seconds`` (a POST in flight)."""
+
+    def __init__(self, fake: FakeJobs, seconds: float) -> None:
+        self.fake = fake
+        self.seconds = seconds
+        self.started = 0
+        self.finished = 0
+
+    async def __call__(self, chunk: Sequence[str]) -> int | BulkJob:
+        self.started += 1
+        if self.started > 1:
+            await anyio.sleep(self.seconds)
+        answer = await self.fake.send(chunk)
+        self.finished += 1
+        return answer
+
+
+async def test_wait_timeout_never_cuts_a_chunk_in_flight() -> None:
+    fake = FakeJobs(polls=1)
+    send = SlowSecondChunk(fake, seconds=INTERVAL * 20)
+    ids = [f"c{i}" for i in range(300)]
+    handle = await BulkOperation(send, split(ids, 150), fake.runner()).submit()
+    with pytest.raises(TimeoutError):
+        await handle.wait(timeout=INTERVAL * 5)  # ends while the second chunk is sent
+    assert send.started == send.finished == 2  # the call was let finish, its job kept
+    assert handle.job_ids == ("job0", "job1") and not handle.done
+    assert await handle.wait(timeout=5) == 300
+    assert fake.sent == [ids[:150], ids[150:]]  # each chunk once
+
+
+async def test_wait_timeout_sends_no_new_chunk_once_expired() -> None:
+    fake = FakeJobs(polls=1)
+    handle = await fake.operation(300, size=150).submit()
+
+    async def slow_poll(job_id: str) -> BulkJob:
+        with anyio.CancelScope(shield=True):  # the poll answers after the deadline
+            await anyio.sleep(INTERVAL * 5)
+        return await fake.poll(job_id)
+
+    handle._runner = attrs.evolve(handle._runner, poll=slow_poll)
+    with pytest.raises(TimeoutError):
+        await handle.wait(timeout=INTERVAL * 2)
+    assert len(fake.sent) == 1  # the first job is done, the next chunk waits for a wait
+    assert await handle.wait(timeout=5) == 300
+    assert len(fake.sent) == 2
+
+
+async def test_cancelling_the_waiter_mid_chunk_still_gives_up() -> None:
+    fake = FakeJobs(polls=1)
+    send = SlowSecondChunk(fake, seconds=60)
+    handle = await BulkOperation(send, split(["a"] * 300, 150), fake.runner()).submit()
+    started = anyio.current_time()
+    with anyio.move_on_after(INTERVAL * 5):
+        await handle.wait(timeout=30)  # the caller's own cancellation, not the wait's
+    assert anyio.current_time() - started < 5  # promptly: the call was cut
+    assert send.started == 2 and send.finished == 1
+    with pytest.raises(MsgFlashError, match="may have reached the server"):
+        await handle.wait(timeout=5)
+    assert send.started == 2  # never sent again
