@@ -60,15 +60,28 @@ class Page(Generic[T]):
 class ResumeToken:
     """Where a scan stopped and the query it ran, as one string to store.
 
+    ``page`` is the cursor the page the scan stopped in was fetched with
+    (None for the list's first page) and ``skip`` how many of that page's
+    items the caller already had. Cursors are opaque, so an offset into a
+    refetched page is the finest position a client can hold: an item the
+    server inserted into or deleted from the seen part of that page meanwhile
+    shifts the resume point by one item each (a repeat or a miss). A scan
+    stopped on a page boundary needs no offset: it resumes at the next
+    page's cursor.
+
     The contacts cursor encodes the sort order, so resuming with a different
     ``sort`` would skip or repeat items; the token carries the query along.
     """
 
-    cursor: str
+    page: str | None
     query: Mapping[str, Any] = attrs.field(factory=dict)
+    skip: int = 0
 
     def encode(self) -> str:
-        raw = json.dumps({"c": self.cursor, "q": dict(self.query)}, separators=(",", ":"))
+        fields: dict[str, Any] = {"c": self.page, "q": dict(self.query)}
+        if self.skip:
+            fields["s"] = self.skip  # absent on page boundaries: tokens as before
+        raw = json.dumps(fields, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
@@ -76,9 +89,46 @@ class ResumeToken:
         try:
             padded = token + "=" * (-len(token) % 4)
             raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            return cls(cursor=str(raw["c"]), query=dict(raw["q"]))
-        except (ValueError, KeyError, TypeError, binascii.Error):
+            page, skip = raw["c"], raw.get("s", 0)
+            if not _is_offset(skip):
+                raise ValueError("bad offset")
+            return cls(page=None if page is None else str(page), query=dict(raw["q"]), skip=skip)
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
             raise ValidationError("not a resume token of this SDK", field="resume") from None
+
+
+def _is_offset(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+@attrs.frozen
+class _Position:
+    """A resume point: the cursor of a page and how many of its items are out."""
+
+    cursor: str | None
+    handed: int = 0
+
+
+@attrs.frozen
+class _Chunk(Generic[T]):
+    """A fetched page, cut after the items a resumed scan skips."""
+
+    cursor: str | None  # what the page was fetched with
+    offset: int  # items of the page cut off before ``page.items``
+    page: Page[T]
+
+    def position(self, handed: int) -> _Position | None:
+        """Where to resume once ``handed`` items of the whole page are out."""
+        if handed < self.offset + len(self.page.items):
+            return _Position(self.cursor, handed)
+        if self.page.is_last:
+            return None  # the list is done
+        # A page handed out in full resumes at the next one, with no refetch.
+        return _Position(self.page.next_cursor, 0)
+
+    @property
+    def end(self) -> _Position | None:
+        return self.position(self.offset + len(self.page.items))
 
 
 Fetch = Callable[[str | None], Awaitable[Page[T]]]
@@ -88,10 +138,18 @@ class AsyncPaginator(Generic[T]):
     """``await`` it for the first page; ``async for`` it for every item.
 
     ``pages()`` iterates whole pages; ``max_items`` stops early; ``cursor``
-    starts mid-list; ``next_cursor`` / ``resume_token`` say where to resume.
+    starts mid-list. ``resume_token`` continues right after the last item
+    handed out (by ``async for``, ``pages()`` or ``await``), even mid-page,
+    and remembers the query. ``next_cursor`` is only the server's cursor of
+    the page after the one being handed out: after a stop mid-page it skips
+    that page's rest. A raw cursor is opaque and tied to the query it came
+    from (contacts: the same ``sort`` and ``search``), which the SDK cannot
+    check; ``resume=paginator.resume_token`` is the safe way to continue.
+
     ``prefetch=True`` fetches the next page while the caller works on this
     one, which hides the caller's time behind the network's (the next cursor
-    comes with each page, so nothing can beat ``pages x latency``).
+    comes with each page, so nothing can beat ``pages x latency``); it never
+    changes what ``resume_token`` says.
 
     A loop left early (``break``, an error or a cancellation in its body)
     stops its look-ahead when Python finalizes the iterator, a few event-loop
@@ -103,7 +161,7 @@ class AsyncPaginator(Generic[T]):
         self,
         fetch: Fetch[T],
         *,
-        cursor: str | None = None,
+        cursor: str | ResumeToken | None = None,
         max_items: int | None = None,
         prefetch: bool = False,
         query: Mapping[str, Any] | None = None,
@@ -111,25 +169,35 @@ class AsyncPaginator(Generic[T]):
         if max_items is not None and max_items < 0:
             raise ValidationError("must be >= 0", field="max_items")
         self._fetch = fetch
-        self._start = cursor
+        if isinstance(cursor, ResumeToken):
+            self._start, self._skip = cursor.page, cursor.skip
+        else:
+            self._start, self._skip = cursor, 0
         self._max_items = max_items
         self._prefetch = prefetch
         self._query = dict(query or {})
-        self.next_cursor: str | None = cursor
-        """The cursor of the first page not yet handed out (None when the list is done)."""
+        # Set just before each item (or page) is handed out, so that it is
+        # right whenever the caller stops: break, max_items, error, cancel.
+        self._at: _Position | None = _Position(self._start, self._skip)
+        self.next_cursor: str | None = self._start
+        """The server's cursor of the page after the one being handed out (None at the end)."""
         # The look-ahead of each live iteration, for aclose(). Not the
         # iterations themselves: holding those would delay their finalization.
         self._fetchers: set[_Prefetcher[T]] = set()
 
     @property
     def resume_token(self) -> str | None:
-        """A string to pass back as ``resume=`` to continue after the last item seen."""
-        if self.next_cursor is None:
+        """A string to pass back as ``resume=`` to continue after the last item seen.
+
+        None once the list is done. Before anything is handed out, it points
+        at where this paginator starts.
+        """
+        if self._at is None:
             return None
-        return ResumeToken(self.next_cursor, self._query).encode()
+        return ResumeToken(self._at.cursor, self._query, self._at.handed).encode()
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
-        return self._fetch(self._start).__await__()
+        return self._first_page().__await__()
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
@@ -150,46 +218,74 @@ class AsyncPaginator(Generic[T]):
         for fetcher in list(self._fetchers):
             await fetcher.aclose()
 
+    async def _first_page(self) -> Page[T]:
+        # No look-ahead: awaiting asks for one page, and gets one request.
+        async with contextlib.aclosing(self._pages(prefetch=False)) as pages:
+            return await anext(pages)
+
     async def _items(self) -> AsyncGenerator[T, None]:
         left = self._max_items
+        stop_after = None if left is None else self._skip + left
         # aclosing: closing this iteration closes the page iteration (and its
         # look-ahead) in the same step, not at some later finalization.
-        async with contextlib.aclosing(self._pages(stop_after=left)) as pages:
-            async for page in pages:
-                for item in page.items:
+        async with contextlib.aclosing(self._walk(stop_after, self._prefetch)) as chunks:
+            async for chunk in chunks:
+                for handed, item in enumerate(chunk.page.items, chunk.offset + 1):
                     if left is not None:
                         if left == 0:
                             return
                         left -= 1
+                    self._at = chunk.position(handed)
                     yield item
+                self._at = chunk.end  # an empty page is passed too
 
     def pages(self) -> AsyncIterator[Page[T]]:
         """Every page in turn (``max_items`` is not applied to pages)."""
-        return self._pages(stop_after=None)
+        return self._pages(prefetch=self._prefetch)
 
-    async def _pages(self, stop_after: int | None) -> AsyncGenerator[Page[T], None]:
-        cursor = self._start
+    async def _pages(self, prefetch: bool) -> AsyncGenerator[Page[T], None]:
+        async with contextlib.aclosing(self._walk(None, prefetch)) as chunks:
+            async for chunk in chunks:
+                self._at = chunk.end
+                yield chunk.page
+
+    async def _walk(
+        self, stop_after: int | None, prefetch: bool
+    ) -> AsyncGenerator[_Chunk[T], None]:
+        """The pages from where this paginator starts, less the items it skips.
+
+        ``stop_after`` counts the skipped items too.
+        """
+        cursor, skip = self._start, self._skip
         seen = 0
-        fetcher = _Prefetcher(self._fetch, self._prefetch)
+        fetcher = _Prefetcher(self._fetch, prefetch)
         self._fetchers.add(fetcher)
         try:
             while True:
                 page = await fetcher.get(cursor)
-                cursor = None if page.is_last else page.next_cursor
+                following = None if page.is_last else page.next_cursor
                 seen += len(page.items)
-                done = cursor is None or (stop_after is not None and seen >= stop_after)
-                if not done and fetcher.ahead(cursor):
+                done = following is None or (stop_after is not None and seen >= stop_after)
+                if not done and fetcher.ahead(following):
                     await asyncio.sleep(0)  # let the look-ahead task start its request
-                # Resuming after a max_items stop that fell mid-page starts at
-                # this page's next cursor: the rest of the page was handed out
-                # only in part, which the caller knows from its own count.
-                self.next_cursor = cursor
-                yield page
+                cut = min(skip, len(page.items))
+                skip -= cut
+                # A page skipped whole (a resumed scan that asks for smaller
+                # pages) is no page of this scan; the list's last page is.
+                skipped_whole = skip > 0 or 0 < cut == len(page.items)
+                if not skipped_whole or following is None:
+                    self.next_cursor = following
+                    yield _Chunk(cursor, cut, _cut(page, cut))
                 if done:
                     return
+                cursor = following
         finally:
             self._fetchers.discard(fetcher)
             await fetcher.aclose()
+
+
+def _cut(page: Page[T], count: int) -> Page[T]:
+    return attrs.evolve(page, items=page.items[count:]) if count else page
 
 
 class _Prefetcher(Generic[T]):

@@ -31,9 +31,12 @@ from ._version import __version__
 
 __all__ = [
     "API_PREFIX",
+    "MAX_BODY_BYTES",
+    "MAX_ID_LENGTH",
     "RequestHeaders",
     "api_path",
     "build_headers",
+    "check_body_size",
     "decipher",
     "error_from_response",
     "is_idempotent",
@@ -83,6 +86,15 @@ def build_headers(api_key: Secret, team_id: Secret | None, agent: str) -> Reques
     return headers
 
 
+MAX_ID_LENGTH: Final = 1024
+"""Ids are opaque, but one longer than this is a mistake, not an id (servers cut
+request lines at ~8 KB and would answer with a confusing error)."""
+
+MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+"""A request body larger than this is refused before sending. The API states no
+limit; the largest documented body (10,000 ids) is under 0.5 MB."""
+
+
 def api_path(*segments: str) -> str:
     """``/api/v1/<segments>``, each caller-supplied segment quoted.
 
@@ -93,12 +105,34 @@ def api_path(*segments: str) -> str:
     parts = [API_PREFIX]
     for segment in segments:
         if not isinstance(segment, str) or segment in {"", ".", ".."}:
-            raise ValidationError(f"invalid id {segment!r}", field="id")
+            raise ValidationError(f"invalid id {_shown(segment)}", field="id")
+        if len(segment) > MAX_ID_LENGTH:
+            raise ValidationError(
+                f"an id of {len(segment)} characters; ids are at most {MAX_ID_LENGTH}",
+                field="id",
+            )
         try:
             parts.append(quote(segment, safe=""))
         except UnicodeEncodeError:  # a lone surrogate cannot go on the wire
-            raise ValidationError(f"invalid id {segment!r}", field="id") from None
+            raise ValidationError(f"invalid id {_shown(segment)}", field="id") from None
     return "/".join(parts)
+
+
+def check_body_size(body: bytes) -> bytes:
+    """``body``, unless it is too large to be a sensible API request."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ValidationError(
+            f"the request body is {len(body):,} bytes; at most {MAX_BODY_BYTES:,} are sent "
+            "(split the data over several calls)",
+            field="json",
+        )
+    return body
+
+
+def _shown(value: object) -> str:
+    """A repr short enough for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def is_idempotent(method: str) -> bool:

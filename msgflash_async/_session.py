@@ -29,6 +29,7 @@ from ._exceptions import (
 from ._protocol import (
     RequestHeaders,
     build_headers,
+    check_body_size,
     decipher,
     is_idempotent,
     parse_retry_after,
@@ -277,9 +278,10 @@ def _transport_error(exc: BaseException, method: str, path: str) -> TransportErr
 def _encode(json: Any) -> bytes:
     """The request body; what JSON cannot carry is the caller's error, said before sending."""
     try:
-        return _json.dumps(json)
+        body = _json.dumps(json)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(f"cannot be sent as JSON: {exc}", field="json") from None
+    return check_body_size(body)
 
 
 def _drop_frames(exc: BaseException) -> BaseException:

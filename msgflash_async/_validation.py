@@ -32,8 +32,9 @@ MAX_IDS_PER_CALL: Final = 10_000
 
 MAX_SEARCH_LENGTH: Final = 100
 
-# E.164: a plus, then 8 to 15 digits, the country code never starting with 0.
-_E164: Final = re.compile(r"\+[1-9][0-9]{6,14}")  # 7 to 15 digits (Saint Helena: 7)
+# E.164: a plus, then 7 (Saint Helena) to 15 digits, the country code never
+# starting with 0.
+_E164: Final = re.compile(r"\+[1-9][0-9]{6,14}")
 _HEX_COLOR: Final = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
@@ -105,8 +106,8 @@ def check_ids(
 
 def resolve_resume(
     resume: str | None, cursor: str | None, query: Mapping[str, Any]
-) -> tuple[str | None, dict[str, Any]]:
-    """The cursor and query to list with, given an optional resume token.
+) -> tuple[str | ResumeToken | None, dict[str, Any]]:
+    """Where to start (a cursor, or the decoded token) and the query to list with.
 
     ``query`` holds the caller's arguments, ``None`` where not given. A token
     restores the query it was taken from (the cursor encodes the sort, and a
@@ -130,4 +131,4 @@ def resolve_resume(
         if key != "limit" and key not in restored:
             raise ValidationError(f"{key} was not part of the resumed list", field=key)
     restored.update(given)
-    return token.cursor, restored
+    return token, restored

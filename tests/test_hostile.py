@@ -438,3 +438,26 @@ def test_config_rejects_secret_shaped_garbage_without_echoing_it() -> None:
     with pytest.raises(exc.ConfigurationError) as info:
         ClientConfig.build(api_key="msgf_live_" + "Z" * 64, environ={})
     assert "Z" * 64 not in str(info.value)
+
+
+@pytest_anyio
+async def test_oversized_ids_and_bodies_are_refused_before_any_request(
+    client: MsgFlashClient, msgflash_emulator: Emulator
+) -> None:
+    with pytest.raises(exc.ValidationError) as info:
+        await client.contacts.get("x" * 100_000)
+    assert info.value.field == "id" and "100000 characters" in str(info.value)
+    assert len(str(info.value)) < 200, "the error does not echo the whole input"
+    huge = {"blob": "a" * (5 * 1024 * 1024)}
+    with pytest.raises(exc.ValidationError) as info:
+        await client.contacts.create(name="Ada", phone="+33612345678", meta=huge)
+    assert info.value.field == "json" and "bytes" in str(info.value)
+    with pytest.raises(exc.ValidationError):
+        await client.messages.send_text(
+            msgflash_emulator.instance_id, "+33612345678", "a" * (5 * 1024 * 1024)
+        )
+    assert not msgflash_emulator.requests
+    # The largest documented body (10,000 ids) still goes out.
+    handle = await client.contacts.bulk_delete([f"{i:036d}" for i in range(10_000)]).submit()
+    assert handle.job_id is not None
+    await handle.cancel()

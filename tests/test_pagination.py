@@ -1,8 +1,11 @@
-"""AsyncPaginator with stub fetch functions: no HTTP, no timing asserts."""
+"""AsyncPaginator with stub fetch functions (no HTTP, no timing asserts), then
+resuming against the emulator over loopback."""
 
 from __future__ import annotations
 
+import base64
 import gc
+import json
 import weakref
 from collections.abc import AsyncGenerator
 
@@ -10,8 +13,10 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from msgflash_async._client import MsgFlashClient
 from msgflash_async._exceptions import ValidationError
 from msgflash_async._pagination import AsyncPaginator, Page, ResumeToken
+from msgflash_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 
@@ -107,7 +112,7 @@ async def test_resume_token_round_trip_keeps_the_query() -> None:
     token = paginator.resume_token
     assert token is not None
     decoded = ResumeToken.decode(token)
-    assert decoded.cursor == "10"
+    assert (decoded.page, decoded.skip) == ("10", 0)
     assert dict(decoded.query) == query
 
 
@@ -172,3 +177,176 @@ async def test_iterating_does_not_keep_old_pages(prefetch: bool) -> None:
             assert first_page_item is not None
             assert first_page_item() is None  # page 1 is gone by page 4 or 5
             break
+
+
+# -- resuming exactly after the last item handed out --------------------------
+
+
+async def _take(paginator: AsyncPaginator[Item], count: int) -> list[int]:
+    """The first ``count`` items of an ``async for`` left by ``break``."""
+    taken: list[int] = []
+    async for item in paginator:
+        taken.append(item.n)
+        if len(taken) == count:
+            break
+    return taken
+
+
+def _resumed(fetch: Pages, token: str | None, prefetch: bool = False) -> AsyncPaginator[Item]:
+    assert token is not None
+    return AsyncPaginator(fetch.fetch, cursor=ResumeToken.decode(token), prefetch=prefetch)
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+@pytest.mark.parametrize("count", [3, 10, 13, 20, 24])
+async def test_break_then_resume_gives_every_item_once(prefetch: bool, count: int) -> None:
+    pages = Pages(25, 10)
+    paginator = AsyncPaginator(pages.fetch, prefetch=prefetch)
+    head = await _take(paginator, count)
+    tail = [i.n async for i in _resumed(pages, paginator.resume_token, prefetch)]
+    assert head + tail == list(range(25))
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+@pytest.mark.parametrize("count", [0, 7, 10, 15, 24])
+async def test_max_items_then_resume_gives_every_item_once(prefetch: bool, count: int) -> None:
+    pages = Pages(25, 10)
+    paginator = AsyncPaginator(pages.fetch, max_items=count, prefetch=prefetch)
+    head = [i.n async for i in paginator]
+    tail = [i.n async for i in _resumed(pages, paginator.resume_token, prefetch)]
+    assert head + tail == list(range(25))
+
+
+async def test_prefetch_does_not_change_the_token() -> None:
+    tokens = []
+    for prefetch in (False, True):
+        paginator = AsyncPaginator(Pages(30, 10).fetch, prefetch=prefetch)
+        await _take(paginator, 12)
+        tokens.append(paginator.resume_token)
+    assert tokens[0] == tokens[1]
+    decoded = ResumeToken.decode(tokens[0] or "")
+    assert (decoded.page, decoded.skip) == ("10", 2)
+
+
+async def test_a_token_mid_page_refetches_that_page_and_skips_what_was_seen() -> None:
+    pages = Pages(25, 10)
+    paginator = AsyncPaginator(pages.fetch)
+    await _take(paginator, 4)
+    rest = _resumed(pages, paginator.resume_token)
+    first = await rest
+    assert [i.n for i in first.items] == list(range(4, 10))
+    assert pages.calls == [None, None]
+    ends = [[i.n for i in p.items] async for p in _resumed(pages, paginator.resume_token).pages()]
+    assert ends == [list(range(4, 10)), list(range(10, 20)), list(range(20, 25))]
+
+
+async def test_resuming_with_smaller_pages_skips_across_pages() -> None:
+    paginator = AsyncPaginator(Pages(25, 10).fetch)
+    head = await _take(paginator, 8)
+    smaller = Pages(25, 3)  # the same list and cursors, three items a page
+    rest = _resumed(smaller, paginator.resume_token)
+    assert [i.n for i in (await rest).items] == [8]
+    tail = [i.n async for i in _resumed(smaller, paginator.resume_token)]
+    assert head + tail == list(range(25))
+
+
+async def test_awaited_first_page_leaves_a_token_after_it() -> None:
+    pages = Pages(25, 10)
+    paginator = AsyncPaginator(pages.fetch, query={"sort": "name_asc"})
+    assert paginator.resume_token is not None  # nothing seen: the start
+    page = await paginator
+    assert len(page.items) == 10
+    token = paginator.resume_token
+    assert token is not None and ResumeToken.decode(token).query == {"sort": "name_asc"}
+    assert [i.n async for i in _resumed(pages, token)] == list(range(10, 25))
+    whole = AsyncPaginator(Pages(5, 10).fetch)
+    await whole
+    assert whole.resume_token is None  # a one-page list is done
+
+
+async def test_page_number_lists_resume_by_page_and_offset() -> None:
+    """Templates turn page numbers into cursors: the token is page number + offset."""
+    calls: list[str | None] = []
+
+    async def fetch(cursor: str | None) -> Page[Item]:
+        calls.append(cursor)
+        number = int(cursor or 1)
+        items = [Item(n) for n in range((number - 1) * 10, min(number * 10, 25))]
+        return Page(items=items, next_cursor=str(number + 1), has_more=number < 3)
+
+    paginator = AsyncPaginator(fetch, max_items=15)
+    head = [i.n async for i in paginator]
+    decoded = ResumeToken.decode(paginator.resume_token or "")
+    assert (decoded.page, decoded.skip) == ("2", 5)
+    calls.clear()
+    tail = [i.n async for i in AsyncPaginator(fetch, cursor=decoded)]
+    assert head + tail == list(range(25)) and calls == ["2", "3"]
+
+
+def _raw(token: str) -> dict[str, object]:
+    result: dict[str, object] = json.loads(base64.urlsafe_b64decode(token + "=="))
+    return result
+
+
+async def test_token_format_stays_as_before_on_page_boundaries() -> None:
+    old = base64.urlsafe_b64encode(b'{"c":"10","q":{"limit":10}}').decode().rstrip("=")
+    decoded = ResumeToken.decode(old)  # a token from an earlier release
+    assert (decoded.page, decoded.skip) == ("10", 0)
+    assert decoded.encode() == old
+    mid = ResumeToken("10", {}, skip=3)
+    assert _raw(mid.encode()) == {"c": "10", "q": {}, "s": 3}
+    assert ResumeToken.decode(mid.encode()) == mid
+    assert ResumeToken.decode(ResumeToken(None, {}, 3).encode()) == ResumeToken(None, {}, 3)
+    for bad in ({"c": "1", "q": {}, "s": -1}, {"c": "1", "q": {}, "s": True}, [1]):
+        text = base64.urlsafe_b64encode(json.dumps(bad).encode()).decode()
+        with pytest.raises(ValidationError, match="resume token"):
+            ResumeToken.decode(text)
+
+
+# -- over loopback against the emulator ------------------------------------------
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+@pytest.mark.parametrize("stop", ["break", "max_items"])
+@pytest.mark.parametrize("count", [30, 100, 150])
+async def test_contacts_resume_after_a_stop_mid_page(
+    emu: Emulator, client: MsgFlashClient, prefetch: bool, stop: str, count: int
+) -> None:
+    everything = emu.seed_contacts(250)[::-1]  # newest first
+    if stop == "max_items":
+        paginator = client.contacts.list(max_items=count, prefetch=prefetch)
+        head = [c.id async for c in paginator]
+    else:
+        paginator = client.contacts.list(prefetch=prefetch)
+        head = []
+        async for contact in paginator:
+            head.append(contact.id)
+            if len(head) == count:
+                break
+    await paginator.aclose()
+    tail = [c.id async for c in client.contacts.list(resume=paginator.resume_token)]
+    assert head + tail == everything
+
+
+async def test_contacts_awaited_first_page_resumes_at_item_101(
+    emu: Emulator, client: MsgFlashClient
+) -> None:
+    everything = emu.seed_contacts(250)[::-1]
+    paginator = client.contacts.list(sort="name_asc")
+    page = await paginator
+    assert len(page.items) == 100
+    by_name = [c.id async for c in client.contacts.list(sort="name_asc")]
+    rest = [c.id async for c in client.contacts.list(resume=paginator.resume_token)]
+    assert [c.id for c in page.items] + rest == by_name and len(rest) == 150
+    assert sorted(by_name) == sorted(everything)
+
+
+async def test_contacts_mid_page_token_refuses_another_sort(
+    emu: Emulator, client: MsgFlashClient
+) -> None:
+    emu.seed_contacts(30)
+    paginator = client.contacts.list(sort="name_asc", max_items=5)
+    assert len([c async for c in paginator]) == 5
+    with pytest.raises(ValidationError, match="sort") as info:
+        client.contacts.list(resume=paginator.resume_token, sort="createdAt_desc")
+    assert info.value.field == "sort"

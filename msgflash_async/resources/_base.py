@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from .._converter import structure, structure_page
-from .._pagination import AsyncPaginator, Page
+from .._pagination import AsyncPaginator, Page, ResumeToken
 from .._protocol import api_path
 from .._session import Params, Response, Session
 
@@ -45,7 +45,7 @@ class Resource:
         list_keys: tuple[str, ...],
         *,
         params: dict[str, Any],
-        cursor: str | None,
+        cursor: str | ResumeToken | None,
         max_items: int | None,
         prefetch: bool,
     ) -> AsyncPaginator[T]:

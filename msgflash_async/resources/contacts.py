@@ -112,8 +112,12 @@ class Contacts(Resource):
         of pages is what makes a long scan slow. ``resume`` takes a
         ``paginator.resume_token`` and restores that scan's search and sort
         (a different ``sort`` or ``search`` is refused: the cursor encodes
-        them). ``max_items`` stops early; ``prefetch`` fetches the next page
-        while you work on this one.
+        them); it continues right after the last contact handed out, even
+        mid-page. A raw ``cursor`` (a page's ``next_cursor``) must come with
+        the same ``sort`` and ``search`` it was taken with: it is opaque, so
+        the SDK cannot check, and another sort silently skips or repeats
+        contacts. Prefer ``resume``. ``max_items`` stops early; ``prefetch``
+        fetches the next page while you work on this one.
         """
         check_search(search)
         check_limit(limit, MAX_PAGE_SIZE)
