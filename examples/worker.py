@@ -9,9 +9,14 @@ and lists the sends whose outcome is unknown instead of sending them twice.
     export MSGFLASH_API_KEY=msgf_live_...  MSGFLASH_INSTANCE_ID=...
     python examples/worker.py campaign.journal 50000
 
-With no key set, it runs against a fresh in-process emulator (a new instance
-id each time, so give each such run a new journal: the journal refuses
-inputs that differ from the ones it recorded).
+With no key set, it runs against an in-process emulator. That emulator lives
+as long as the process and gives its instance a new id each time, so a second
+*process* on the same journal would see changed inputs (the journal refuses
+inputs that differ from the ones it recorded): give each such process a new
+journal. To watch a resume offline, ask for several runs in one process; they
+share one emulator, and every run after the first skips what was accepted:
+
+    python examples/worker.py demo.journal 30 2
 """
 
 from __future__ import annotations
@@ -59,15 +64,30 @@ async def run(client: MsgFlashClient, instance_id: str, journal: str, count: int
     return 0 if report.counts[OutcomeStatus.UNKNOWN] == 0 and report.complete else 1
 
 
-async def main(journal: str, count: int) -> int:
+async def run_times(
+    client: MsgFlashClient, instance_id: str, journal: str, count: int, runs: int
+) -> int:
+    # Each run is what a restarted process does: same inputs, same journal.
+    code = 0
+    for number in range(1, runs + 1):
+        if runs > 1:
+            print(f"run {number} of {runs}")
+        code = await run(client, instance_id, journal, count)
+    return code
+
+
+async def main(journal: str, count: int, runs: int = 1) -> int:
     if os.environ.get("MSGFLASH_API_KEY"):
         async with MsgFlashClient() as client:
-            return await run(client, os.environ["MSGFLASH_INSTANCE_ID"], journal, count)
+            instance_id = os.environ["MSGFLASH_INSTANCE_ID"]
+            return await run_times(client, instance_id, journal, count, runs)
+    # One emulator for every run: a new one would have a new instance id.
     async with Emulator() as emu, MsgFlashClient(emu.api_key, base_url=emu.base_url) as client:
-        return await run(client, emu.instance_id, journal, count)
+        return await run_times(client, emu.instance_id, journal, count, runs)
 
 
 if __name__ == "__main__":
     journal_path = sys.argv[1] if len(sys.argv) > 1 else "campaign.journal"
     total = int(sys.argv[2]) if len(sys.argv) > 2 else 30
-    raise SystemExit(asyncio.run(main(journal_path, total)))
+    repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    raise SystemExit(asyncio.run(main(journal_path, total, repeat)))

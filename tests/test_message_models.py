@@ -156,7 +156,7 @@ def test_needs_type_or_template_but_not_both() -> None:
 
 
 @pytest.mark.parametrize("to", ["0612345678", "33612345678", "+33 6 12 34 56 78", "+0612345678",
-                                "+1234567", "+1234567890123456", "", None])
+                                "+123456", "+1234567890123456", "", None])
 def test_to_must_be_e164(to: Any) -> None:
     refused("to", lambda: OutgoingMessage.text_message(INST, to, "x"))
 
@@ -174,6 +174,58 @@ def test_text_needs_text() -> None:
 def test_media_needs_media_url(kind: str) -> None:
     refused("media_url", lambda: OutgoingMessage(INST, TO, kind).validate())
     refused("media_url", lambda: OutgoingMessage(INST, TO, kind, media_url="").validate())
+
+
+MEDIA_KINDS = ["image", "video", "audio", "voice_note", "document"]
+BAD_URLS = [
+    "ftp://x/a.png", "hello", "/a.png", "cdn.example/a.png", "//cdn.example/a.png",
+    "file:///etc/passwd", "mailto:a@example.com", "javascript:alert(1)", "https://",
+    "https:///a.png", "http://:80/a.png", "https://[::1/a.png", "https://x.example:99999/a",
+    " https://x.example/a.png", "https://x.example/a b.png", "https://x.example/a\n.png",
+]
+GOOD_URLS = [
+    "https://cdn.example/a.png", "http://cdn.example/a.png", "HTTPS://CDN.EXAMPLE/A.PNG",
+    "https://cdn.example:8443/f.ogg?sig=a%20b&x=1#frag", "https://127.0.0.1/a.png",
+    "https://[2001:db8::1]/a.png", "https://user@cdn.example/a.pdf",
+]
+
+
+@pytest.mark.parametrize("kind", MEDIA_KINDS)
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_media_url_must_be_absolute_http_or_https(kind: str, url: str) -> None:
+    refused("media_url", lambda: OutgoingMessage(INST, TO, kind, media_url=url).validate())
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_builders_refuse_a_media_url_that_is_not_http(url: str) -> None:
+    refused("media_url", lambda: OutgoingMessage.image_message(INST, TO, url))
+    refused("media_url", lambda: OutgoingMessage.voice_note_message(INST, TO, url))
+
+
+@pytest.mark.parametrize("kind", MEDIA_KINDS)
+@pytest.mark.parametrize("url", GOOD_URLS)
+def test_media_url_accepts_http_and_https(kind: str, url: str) -> None:
+    message = OutgoingMessage(INST, TO, kind, media_url=url).validate()
+    assert wire(message)["mediaUrl"] == url
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_link_button_url_must_be_absolute_http_or_https(url: str) -> None:
+    refused("buttons[1].url", lambda: OutgoingMessage.buttons_message(
+        INST, TO, title="T", description="D", buttons=[Button.reply("Ok"), Button.link("Go", url)]))
+
+
+@pytest.mark.parametrize("url", GOOD_URLS)
+def test_link_button_accepts_http_and_https(url: str) -> None:
+    message = OutgoingMessage.buttons_message(
+        INST, TO, title="T", description="D", buttons=[Button.link("Go", url)])
+    assert wire(message)["buttons"][0]["url"] == url
+
+
+def test_only_link_buttons_carry_a_checked_url() -> None:
+    # A url set on another kind is not the server's business either way: not checked.
+    button = Button(ButtonType.REPLY, "Ok", url="hello")
+    OutgoingMessage.buttons_message(INST, TO, title="T", description="D", buttons=[button])
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,11 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import aiohttp
 import pytest
 from aiohttp import web
 
+from msgflash_async._batch_outcomes import OutcomeStatus
 from msgflash_async._client import MsgFlashClient
 from msgflash_async._converter import format_datetime
 from msgflash_async._exceptions import (
@@ -154,6 +156,30 @@ async def test_invalid_messages_cost_no_request() -> None:
                 await client.messages.wait_for_status("m1", timeout=0)
         assert emu.requests == []
 
+
+async def test_non_http_urls_cost_no_request(emu: Emulator, client: MsgFlashClient) -> None:
+    inst = emu.instance_id
+    bad = [
+        OutgoingMessage(inst, TO, "image", media_url="ftp://x/a.png"),
+        OutgoingMessage(inst, TO, "document", media_url="hello"),
+        OutgoingMessage(inst, TO, "voice_note", media_url="https:///a.ogg"),
+        OutgoingMessage(inst, TO, "buttons", title="T", description="D",
+                        buttons=(Button.link("Go", "ftp://x.example"),)),
+    ]
+    for message in bad:
+        with pytest.raises(ValidationError, match="URL"):
+            await client.messages.send(message)
+    report = await client.messages.send_many(bad)
+    assert report.counts[OutcomeStatus.REJECTED] == 4
+    assert report.error_codes == {"ValidationError": 4}
+    assert emu.requests == []
+    # What the check spares: the emulator answers such a send with a 400, after a request.
+    body = {"instanceId": inst, "to": TO, "type": "image", "mediaUrl": "ftp://x/a.png"}
+    async with aiohttp.ClientSession() as raw, raw.post(
+        emu.base_url + "/api/v1/messages/send", json=body, headers=emu.headers()
+    ) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "VALIDATION_ERROR"
 
 
 # -- against the emulator's message routes ------------------------------------
@@ -314,5 +340,21 @@ async def test_list_filters_and_pages(live: Pair) -> None:
     assert rest == ["m2", "m1", "m0"]
     with pytest.raises(ValidationError):
         client.messages.list(resume=token, instance_id=other)
-    queued = [m async for m in client.messages.list(status="queued")]
+    # A third instance with known statuses: two held in queued, one read, one failed.
+    third = emu.workspace().add_instance("Third").id
+    emu.settings.message_step = 3600.0
+    held = {(await client.messages.send_text(third, TO, f"q{n}")).id for n in range(2)}
+    emu.settings.message_step = None  # instant: straight to read (or failed)
+    done = (await client.messages.send_text(third, TO, "done")).id
+    emu.settings.failing_numbers.add("+33699999999")
+    failed = (await client.messages.send_text(third, "+33699999999", "x")).id
+    every = {m.id: m.status async for m in client.messages.list(instance_id=third)}
+    assert every == {**dict.fromkeys(held, MessageStatus.QUEUED),
+                     done: MessageStatus.READ, failed: MessageStatus.FAILED}
+    queued = [m async for m in client.messages.list(instance_id=third, status="queued")]
+    assert {m.id for m in queued} == held
     assert all(m.status is MessageStatus.QUEUED for m in queued)
+    everywhere = [m async for m in client.messages.list(status=MessageStatus.QUEUED)]
+    assert held <= {m.id for m in everywhere}
+    assert all(m.status is MessageStatus.QUEUED for m in everywhere)
+    assert not {done, failed} & {m.id for m in everywhere}

@@ -99,6 +99,37 @@ async def test_every_other_example_runs_against_the_emulator(
         assert not batch_phones & set(emu.duplicate_recipients())
 
 
+async def test_fastapi_example_serves_a_contact_from_the_emulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("fastapi")
+    httpx = pytest.importorskip("httpx")
+    (source,) = [block for block in BLOCKS if "FastAPI(lifespan=lifespan)" in block]
+    async with Emulator(rate_limit=None) as emu:
+        # The block's MsgFlashClient() reads its key and base URL from the environment.
+        monkeypatch.setenv("MSGFLASH_API_KEY", emu.api_key)
+        monkeypatch.setenv("MSGFLASH_BASE_URL", emu.base_url)
+        monkeypatch.delenv("MSGFLASH_TEAM_ID", raising=False)
+        contact_id = emu.seed_contacts(1, name_prefix="Awa")[0]
+        expected = {"id": contact_id, "name": emu.workspace().contacts.by_id[contact_id].name}
+        namespace: dict[str, Any] = {"__name__": "readme_fastapi"}
+        exec(compile(source, "README.md", "exec"), namespace)
+        app = namespace["app"]
+        # ASGITransport runs no lifespan: enter the app's own, as a server would.
+        async with app.router.lifespan_context(app):
+            client = app.state.msgflash
+            assert isinstance(client, MsgFlashClient) and not client.closed
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+                response = await http.get(f"/contacts/{contact_id}")
+                again = await http.get(f"/contacts/{contact_id}")
+        assert client.closed  # the lifespan closed the one client it opened
+        gets = [r for r in emu.requests if r.path == f"/api/v1/contacts/{contact_id}"]
+    assert response.status_code == 200, response.text
+    assert response.json() == expected and again.json() == expected
+    assert len(gets) == 2 and all(r.status == 200 for r in gets)
+
+
 def test_every_guarantee_names_tests_that_exist() -> None:
     text = README.read_text()
     section = text.split("## Guarantees", 1)[1].split("\n## ", 1)[0]

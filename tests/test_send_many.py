@@ -9,7 +9,6 @@ lost replies, journal resumes, cancellation, templates, and the rate limit.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -22,7 +21,6 @@ import pytest
 from msgflash_async import (
     BatchProgress,
     BatchReport,
-    BatchSender,
     BatchStream,
     MsgFlashClient,
     OutcomeStatus,
@@ -343,11 +341,9 @@ async def test_template_sends(msgflash_emulator: Emulator) -> None:
         assert bodies == {by_id[contacts[n]].phone: f"Hi Ana, code C{n}" for n in range(5)}
         requests_before = len(send_records(emu))
 
-        # send_many has no ``template=``; a BatchSender over send(template=...)
-        # refuses the incomplete message before any request.
+        # With ``template=`` the incomplete message is refused before any request.
         template = await client.templates.get(template_id)
-        checked = functools.partial(client.messages.send, template=template)
-        report = await BatchSender(checked).run(messages[5:])
+        report = await client.messages.send_many(messages[5:], template=template)
     assert report.counts[REJECTED] == 1 and report.error_codes == {"ValidationError": 1}
     assert len(send_records(emu)) == requests_before
     assert emu.server_errors == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from .._exceptions import ValidationError
 from .._validation import check_phone
@@ -20,7 +21,7 @@ from .messages import Button, ButtonType, MessageType
 if TYPE_CHECKING:
     from .messages import OutgoingMessage
 
-__all__ = ["MAX_BUTTONS", "validate_button", "validate_outgoing"]
+__all__ = ["MAX_BUTTONS", "check_public_url", "validate_button", "validate_outgoing"]
 
 MAX_BUTTONS: Final = 2
 """Buttons one ``buttons`` message may carry."""
@@ -98,7 +99,7 @@ def _check_direct_mode(message: OutgoingMessage) -> None:
     if kind is MessageType.TEXT:
         _require_text(message.text, "text")
     elif kind in _MEDIA:
-        _require_text(message.media_url, "media_url")
+        check_public_url(message.media_url, "media_url")
     elif kind is MessageType.LOCATION:
         _check_coordinate(message.latitude, "latitude", 90.0)
         _check_coordinate(message.longitude, "longitude", 180.0)
@@ -130,6 +131,34 @@ def validate_button(button: Button, *, field: str = "button") -> None:
             raise ValidationError(
                 f"a {button.type.value!r} button needs {name}", field=f"{field}.{name}"
             )
+    if button.type is ButtonType.URL:
+        check_public_url(button.url, f"{field}.url")
+
+
+def check_public_url(value: Any, field: str) -> None:
+    """Raise :class:`ValidationError` unless ``value`` is an absolute http(s) URL with a host.
+
+    The server fetches media and opens link buttons from the public web, so
+    ``ftp://...``, a bare path or a word cannot work; it answers them with
+    ``400 VALIDATION_ERROR``, after a request. Spaces and control characters
+    are refused too: they have to be percent-encoded in a URL.
+    """
+    _require_text(value, field)
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        raise ValidationError(
+            f"a URL has no spaces or control characters (percent-encode them), got {value!r}",
+            field=field,
+        )
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port  # .port raises ValueError when malformed
+    except ValueError:
+        raise ValidationError(f"not a valid URL: {value!r}", field=field) from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ValidationError(
+            f"expected an absolute http:// or https:// URL with a host, got {value!r}",
+            field=field,
+        )
 
 
 def _check_coordinate(value: Any, field: str, limit: float) -> None:

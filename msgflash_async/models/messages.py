@@ -189,9 +189,10 @@ class Button:
     """One button of a ``buttons`` message; build it with the named constructors.
 
     ``reply`` needs nothing more than its text (``id`` is echoed back when
-    the recipient taps it), ``url`` needs ``url``, ``call`` needs
-    ``phone_number``, ``copy`` needs ``copy_code``, and ``pix`` (a Brazilian
-    instant-payment key) needs ``currency``, ``name``, ``key_type`` and ``key``.
+    the recipient taps it), ``url`` needs ``url`` (an absolute http(s) URL),
+    ``call`` needs ``phone_number``, ``copy`` needs ``copy_code``, and ``pix``
+    (a Brazilian instant-payment key) needs ``currency``, ``name``,
+    ``key_type`` and ``key``.
     """
 
     type: ButtonType = attrs.field(converter=_button_type)
@@ -263,6 +264,7 @@ class OutgoingMessage:
     Unset (``None``) fields are left out of the request. Prefer the named
     constructors, which take exactly what each type needs and validate at
     once; a hand-built message is validated by ``messages.send()``.
+    ``media_url`` must be a public, absolute ``http://`` or ``https://`` URL.
     ``scheduled_at`` is set by ``messages.schedule()``, not by ``send()``.
     """
 

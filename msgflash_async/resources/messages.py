@@ -12,6 +12,7 @@ could deliver the message twice. A ``TransportError`` with
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -73,6 +74,7 @@ class Messages(Resource):
         journal: str | os.PathLike[str] | None = None,
         on_progress: Callable[[BatchProgress], object] | None = None,
         key: Callable[[OutgoingMessage], Hashable] | None = None,
+        template: Template | None = None,
     ) -> BatchStream[OutgoingMessage, Message]:
         """Send a large batch: one outcome per input, a report, an optional journal.
 
@@ -84,9 +86,13 @@ class Messages(Resource):
         the client's rate limiter; nothing that may have reached the server
         is sent again (it is reported ``unknown``). With ``journal`` (a file
         path), running the same inputs again sends only what was not accepted.
+        ``template`` is checked against every input as in ``send(template=...)``:
+        an input missing a ``custom.*`` value (or using another template) is
+        ``rejected`` with a ``ValidationError`` and costs no request.
         """
+        send = self.send if template is None else functools.partial(self.send, template=template)
         sender = BatchSender(
-            self.send, concurrency=concurrency, journal=journal, on_progress=on_progress, key=key
+            send, concurrency=concurrency, journal=journal, on_progress=on_progress, key=key
         )
         return sender.stream(messages)
 
