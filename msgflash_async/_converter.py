@@ -139,15 +139,48 @@ def _checked(data: Any, nullable: frozenset[str], lists: frozenset[str]) -> Any:
         # lacks them, would become an instance made of defaults alone.
         raise TypeError(f"expected an object, got {type(data).__name__}")
     # A null where the model has a non-optional default (tags, meta) means
-    # "nothing": use the default instead of failing the decode.
-    if any(data.get(k, 0) is None for k in nullable):
-        data = {k: v for k, v in data.items() if v is not None or k not in nullable}
-    if any(not isinstance(data.get(k, ()), (list, tuple, type(None))) for k in lists):
-        data = {
-            k: _NotAList(v) if k in lists and not isinstance(v, (list, tuple, type(None))) else v
-            for k, v in data.items()
-        }
+    # "nothing": use the default instead of failing the decode. (Plain loops:
+    # this runs for every object, and any() over a generator costs more.)
+    for key in nullable:
+        if key in data and data[key] is None:
+            data = {k: v for k, v in data.items() if v is not None or k not in nullable}
+            break
+    for key in lists:
+        if not isinstance(data.get(key), _LIST_OR_NONE):
+            data = {
+                k: _NotAList(v) if k in lists and not isinstance(v, _LIST_OR_NONE) else v
+                for k, v in data.items()
+            }
+            break
     return data
+
+
+_LIST_OR_NONE = (list, tuple, type(None))
+
+
+def _optional(hook: Callable[[Any, Any], T]) -> Callable[[Any, Any], T | None]:
+    """``hook`` for ``X | None`` fields: cattrs' generic Optional dispatch costs
+    a lookup per field per object."""
+
+    def structure_optional(value: Any, cls: Any) -> T | None:
+        return None if value is None else hook(value, cls)
+
+    return structure_optional
+
+
+def _structure_str_tuple(value: Any, _: Any) -> tuple[str, ...]:
+    items = tuple(value)  # a _NotAList raises "expected a list" here
+    for item in items:
+        if type(item) is not str:
+            return tuple(_structure_str(one, None) for one in items)
+    return items
+
+
+def _structure_object(value: Any, _: Any) -> dict[str, Any]:
+    """A free-form JSON object (``meta``): kept as it is, but it must be an object."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return {k if type(k) is str else _structure_str(k, None): v for k, v in value.items()}
 
 
 def _null_means_default(cls: type) -> frozenset[str]:
@@ -183,6 +216,20 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(Secret, lambda secret: secret.reveal())
     converter.register_structure_hook(dt.datetime, parse_datetime)
     converter.register_unstructure_hook(dt.datetime, format_datetime)
+    # The field types of nearly every model, hooked directly (hot path).
+    for exact, hook in (
+        (str, _structure_str),
+        (int, _structure_int),
+        (bool, _structure_bool),
+        (dt.datetime, parse_datetime),
+    ):
+        converter.register_structure_hook(exact | None, _optional(hook))
+    converter.register_structure_hook_func(
+        lambda tp: tp == tuple[str, ...], _structure_str_tuple
+    )
+    converter.register_structure_hook_func(
+        lambda tp: tp == dict[str, Any], _structure_object
+    )
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
         generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
