@@ -217,13 +217,14 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(dt.datetime, parse_datetime)
     converter.register_unstructure_hook(dt.datetime, format_datetime)
     # The field types of nearly every model, hooked directly (hot path).
-    for exact, hook in (
+    optional_hooks: tuple[tuple[Any, Callable[[Any, Any], Any]], ...] = (
         (str, _structure_str),
         (int, _structure_int),
         (bool, _structure_bool),
         (dt.datetime, parse_datetime),
-    ):
-        converter.register_structure_hook(exact | None, _optional(hook))
+    )
+    for base, base_hook in optional_hooks:
+        converter.register_structure_hook(base | None, _optional(base_hook))
     converter.register_structure_hook_func(
         lambda tp: tp == tuple[str, ...], _structure_str_tuple
     )
