@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -534,6 +535,134 @@ async def test_cancelled_handler_releases_its_claim() -> None:
         await receiver.handle(*signed(DELIVERED))
     assert started.is_set()
     assert len(store) == 0  # consistent: nothing half-claimed
+
+
+class SlowOnce:
+    """A handler that hangs on its first call and returns at once afterwards."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.finished: list[WebhookEvent] = []
+
+    async def __call__(self, event: WebhookEvent) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            await anyio.sleep_forever()
+        self.finished.append(event)
+
+
+@pytest.mark.anyio
+async def test_slow_handler_is_cancelled_answered_503_and_the_retry_is_handled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler = SlowOnce()
+    store = MemoryDedupeStore()
+    receiver = WebhookReceiver(SECRET, handler, dedupe=store, handler_timeout=0.05)
+    body, headers = signed(DELIVERED)
+    with caplog.at_level(logging.DEBUG, logger="msgflash_async"), anyio.fail_after(2):
+        first = await receiver.handle(body, headers)
+        assert (first.status, first.reason) == (503, "handler timed out")
+        assert len(store) == 0  # the claim was released: the retry gets in
+        assert (await receiver.handle(body, headers)).status == 200
+        assert (await receiver.handle(body, headers)).duplicate
+    assert handler.calls == 2 and len(handler.finished) == 1
+    timeouts = [r for r in caplog.records if "answering 503" in r.getMessage()]
+    assert len(timeouts) == 1 and timeouts[0].levelno == logging.ERROR
+
+
+@pytest.mark.anyio
+async def test_a_timeout_raised_by_the_handler_itself_is_a_failure_not_ours() -> None:
+    async def gives_up(event: WebhookEvent) -> None:
+        raise TimeoutError("the handler's own deadline")
+
+    receiver = WebhookReceiver(SECRET, gives_up, handler_timeout=5)
+    assert (await receiver.handle(*signed(DELIVERED))).status == 500
+
+
+@pytest.mark.anyio
+async def test_queue_sinks_answer_at_once_whatever_the_handler_timeout() -> None:
+    send, receive = anyio.create_memory_object_stream[WebhookEvent](1)
+    receiver = WebhookReceiver(SECRET, send, handler_timeout=0.001)
+    async with send, receive:
+        assert (await receiver.handle(*signed(DELIVERED))).status == 200
+        assert isinstance(receive.receive_nowait(), MessageDelivered)
+
+
+@pytest.mark.anyio
+async def test_no_handler_timeout_waits_for_the_handler() -> None:
+    async def slowish(event: WebhookEvent) -> None:
+        await anyio.sleep(0.05)
+
+    receiver = WebhookReceiver(SECRET, slowish, handler_timeout=None)
+    assert (await receiver.handle(*signed(DELIVERED))).status == 200
+
+
+def padded(size: int) -> tuple[bytes, dict[str, str]]:
+    """A signed, valid event whose body is exactly ``size`` bytes."""
+    base = len(body_of({**DELIVERED, "pad": ""}))
+    return signed({**DELIVERED, "pad": "x" * (size - base)})
+
+
+@pytest.mark.anyio
+async def test_oversized_body_is_413_unparsed_and_never_handed_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder = Recorder()
+    receiver = WebhookReceiver(SECRET, recorder, max_body=1000)
+    body, headers = padded(1000)
+    assert len(body) == 1000
+    assert (await receiver.handle(body, headers)).status == 200  # the limit itself is fine
+    parsed: list[bytes] = []
+    monkeypatch.setattr(
+        "msgflash_async.webhooks._receiver.verify_and_parse",
+        lambda body, *_: parsed.append(body),
+    )
+    big, big_headers = padded(1001)
+    response = await receiver.handle(big, big_headers)
+    assert (response.status, response.reason, response.event) == (413, "body too large", None)
+    assert parsed == [] and len(recorder.events) == 1
+
+
+@pytest.mark.anyio
+async def test_handle_stream_stops_reading_past_max_body() -> None:
+    recorder = Recorder()
+    receiver = WebhookReceiver(SECRET, recorder, max_body=1000)
+    read: list[int] = []
+
+    async def chunks(body: bytes, size: int = 100) -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            read.append(start)
+            yield body[start : start + size]
+
+    big, headers = padded(5000)
+    assert (await receiver.handle_stream(chunks(big), headers)).status == 413
+    assert len(read) == 11  # 1100 bytes read, not 5000
+    read.clear()
+    declared = {**headers, "content-length": str(len(big))}
+    assert (await receiver.handle_stream(chunks(big), declared)).status == 413
+    assert read == []  # refused on the declared length, before reading
+    body, headers = padded(1000)
+    assert (await receiver.handle_stream(chunks(body), headers)).status == 200
+    assert len(recorder.events) == 1
+
+
+@pytest.mark.anyio
+async def test_malformed_content_length_is_left_to_the_streamed_count() -> None:
+    receiver = WebhookReceiver(SECRET, None, dedupe=None, max_body=1000)
+
+    async def one(body: bytes) -> AsyncIterator[bytes]:
+        yield body
+
+    body, headers = padded(500)
+    for value, status in [("abc", 200), ("-1", 200), ("\u00b2", 200), ("9" * 20, 413)]:
+        response = await receiver.handle_stream(one(body), {**headers, "Content-Length": value})
+        assert response.status == status, value
+
+
+@pytest.mark.parametrize("options", [{"handler_timeout": 0}, {"max_body": -1}])
+def test_receiver_refuses_nonsense_limits(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="must"):
+        WebhookReceiver(SECRET, None, **options)
 
 
 def test_reprs_never_show_secrets() -> None:

@@ -309,6 +309,32 @@ async def test_retries_after_errors_then_gives_up(emu: Emulator, client: MsgFlas
     assert all(d.status is None and d.error for d in emu.webhook_deliveries)
 
 
+async def test_slow_handler_times_out_and_the_redelivery_is_handled_once(
+    serve: Serve, emu: Emulator, client: MsgFlashClient
+) -> None:
+    emu.webhooks.settings.timeout = 2.0  # the sender waits longer than the receiver's limit
+    calls: list[WebhookEvent] = []
+    finished: list[WebhookEvent] = []
+
+    async def slow_the_first_time(event: WebhookEvent) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            await anyio.sleep_forever()
+        finished.append(event)
+
+    with bound_socket() as sock:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
+        endpoint = await webhooks_of(client).create(url, ["message.sent"])
+        assert endpoint.secret is not None
+        receiver = WebhookReceiver(endpoint.secret, slow_the_first_time, handler_timeout=0.1)
+        async with serve(sock, receiver):
+            publish(emu, "m1", "message.sent")
+            await emu.webhooks.wait_idle()
+    assert [(d.status, d.attempt) for d in emu.webhook_deliveries] == [(503, 1), (200, 2)]
+    assert len(calls) == 2
+    assert seen_pairs(finished) == [("m1", "message.sent")]
+
+
 async def test_stop_cancels_deliveries_in_flight(client: MsgFlashClient) -> None:
     release = anyio.Event()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -154,6 +155,74 @@ async def test_failing_handler_is_500_logged_and_retried(
     failures = [r for r in caplog.records if r.name == "msgflash_async.webhooks" and r.exc_info]
     assert len(failures) == 1
     assert "handler broke" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_slow_handler_is_503_and_the_redelivery_is_handled_once(serve: Serve) -> None:
+    calls: list[WebhookEvent] = []
+    finished: list[WebhookEvent] = []
+
+    async def slow_the_first_time(event: WebhookEvent) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            await anyio.sleep_forever()  # outlasts handler_timeout: cancelled
+        finished.append(event)
+
+    async with (
+        serve(SECRET, slow_the_first_time, handler_timeout=0.1) as url,
+        aiohttp.ClientSession() as session,
+    ):
+        signature = sign(BODY, SECRET)
+        with anyio.fail_after(5):
+            assert await post(session, url, BODY, signature) == (503, "handler timed out")
+            # The sender's retry is processed, once; a further copy is a duplicate.
+            assert await post(session, url, BODY, signature) == (200, "ok")
+            assert await post(session, url, BODY, signature) == (200, "duplicate")
+    assert len(calls) == 2 and len(finished) == 1
+
+
+def padded(size: int) -> bytes:
+    """A valid event body of exactly ``size`` bytes."""
+    base = len(json.dumps({**PAYLOAD, "pad": ""}).encode())
+    return json.dumps({**PAYLOAD, "pad": "x" * (size - base)}).encode()
+
+
+@pytest.mark.anyio
+async def test_oversized_bodies_are_413_and_never_reach_user_code(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from msgflash_async.webhooks import _receiver
+
+    parsed: list[int] = []
+    original = _receiver.verify_and_parse
+
+    def spy(body: bytes, *args: Any) -> WebhookEvent:
+        parsed.append(len(body))
+        return original(body, *args)
+
+    monkeypatch.setattr(_receiver, "verify_and_parse", spy)
+    recorder = Recorder()
+    limit = 1024 * 1024  # the default
+    at_limit, over = padded(limit), padded(limit + 1)
+
+    async def in_chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked
+        for start in range(0, len(over), 64 * 1024):
+            yield over[start : start + 64 * 1024]
+
+    async def send(session: aiohttp.ClientSession, url: str, body: bytes, data: Any) -> int:
+        headers = {"X-MsgFlash-Signature": sign(body, SECRET)}
+        async with session.post(url, data=data, headers=headers) as response:
+            declared = response.request_info.headers.get("Content-Length")
+            assert declared == (None if data is chunked else str(len(body)))
+            return response.status
+
+    chunked = in_chunks()
+    async with serve(SECRET, recorder) as url, aiohttp.ClientSession() as session:
+        assert await send(session, url, over, io.BytesIO(over)) == 413
+        assert await send(session, url, over, chunked) == 413
+        assert await send(session, url, at_limit, io.BytesIO(at_limit)) == 200
+    assert parsed == [limit]  # only the body within the limit was ever parsed
+    assert len(recorder.events) == 1
 
 
 @pytest.mark.anyio

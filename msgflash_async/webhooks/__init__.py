@@ -3,8 +3,10 @@
 The core is sans-I/O: :func:`verify_and_parse` checks the HMAC of the raw body
 and returns a typed event; :class:`WebhookReceiver` adds de-duplication and
 dispatch and says which status to answer. :func:`aiohttp_webhook_handler`
-plugs it into aiohttp.web; ``msgflash_async.webhooks.fastapi.webhook_router``
-into FastAPI (an optional extra, so it is not imported here).
+plugs it into aiohttp.web; :func:`asgi_webhook_app` makes it an ASGI app for
+Starlette, Litestar or any ASGI server;
+``msgflash_async.webhooks.fastapi.webhook_router`` plugs it into FastAPI (an
+optional extra, so it is not imported here).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ._signature import (
 )
 from ._tracker import StatusTracker, status_advances
 from .aiohttp import aiohttp_webhook_handler
+from .asgi import WebhookASGIApp, asgi_webhook_app
 
 __all__ = [
     "DedupeStore",
@@ -68,12 +71,14 @@ __all__ = [
     "SecretsLike",
     "StatusTracker",
     "UnknownEvent",
+    "WebhookASGIApp",
     "WebhookEvent",
     "WebhookEventType",
     "WebhookPayloadError",
     "WebhookReceiver",
     "WebhookResponse",
     "aiohttp_webhook_handler",
+    "asgi_webhook_app",
     "dedupe_key",
     "event_from_dict",
     "parse_event",

@@ -1,18 +1,24 @@
 """The framework-free core of every webhook receiver.
 
 ``WebhookReceiver.handle(body, headers)`` runs verify -> parse -> de-duplicate
--> dispatch and says which HTTP status to answer; the aiohttp and FastAPI
-adapters only read the request and write that answer.
+-> dispatch and says which HTTP status to answer; the aiohttp, ASGI and
+FastAPI adapters only read the request and write that answer.
 
-=====================================  ======  ==============================
-outcome                                status  user code
-=====================================  ======  ==============================
-bad, missing or malformed signature    401     not called
-signed, but not a valid event          400     not called
-duplicate of an event already handled  200     not called
-handled                                200     called once
-user code raised                       500     called; the retry is handled
-=====================================  ======  ==============================
+=======================================  ======  ===============================
+outcome                                  status  user code
+=======================================  ======  ===============================
+body larger than ``max_body``            413     not called; nothing parsed
+bad, missing or malformed signature      401     not called
+signed, but not a valid event            400     not called
+duplicate of an event already handled    200     not called
+handled                                  200     called once
+user code raised                         500     called; the retry is handled
+user code outlasted ``handler_timeout``  503     cancelled; the retry is handled
+=======================================  ======  ===============================
+
+``handle_stream`` is the same over a body that arrives in chunks: it refuses
+a declared ``Content-Length`` over the limit before reading anything, and
+stops reading as soon as the chunks pass it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Final, Literal, TypeAlias
 
 import anyio
@@ -32,12 +38,15 @@ from ..models.webhooks import WebhookEvent
 from ._dedupe import DedupeStore, MemoryDedupeStore, dedupe_key
 from ._errors import WebhookPayloadError
 from ._parse import verify_and_parse
-from ._signature import SecretsLike, normalize_secrets
+from ._signature import SecretsLike, get_header, normalize_secrets
 from ._tracker import StatusTracker
 
 __all__ = ["EventHandler", "EventSink", "WebhookReceiver", "WebhookResponse"]
 
 logger: Final = logging.getLogger("msgflash_async.webhooks")
+
+DEFAULT_HANDLER_TIMEOUT: Final = 10.0
+DEFAULT_MAX_BODY: Final = 1024 * 1024
 
 EventHandler: TypeAlias = Callable[[WebhookEvent], Awaitable[object]]
 EventSink: TypeAlias = (
@@ -87,6 +96,14 @@ class WebhookReceiver:
     ``dedupe`` defaults to a fresh :class:`MemoryDedupeStore`; pass None to
     hand every delivery through, or a shared store when several processes
     receive. ``tracker``, if given, is fed every event before ``on_event``.
+
+    The sender waits for the answer, and retries when it waits too long, so
+    a coroutine ``on_event`` gets ``handler_timeout`` seconds (None: no
+    limit): past that it is cancelled, the event's de-dup claim released and
+    503 answered, so the sender's retry is handled. A stream or queue sink is
+    fed without waiting and answers at once: prefer one for slow work, and
+    consume it in your own task. Bodies over ``max_body`` bytes (None: no
+    limit) are answered 413 unread and unparsed.
     """
 
     def __init__(
@@ -96,20 +113,31 @@ class WebhookReceiver:
         *,
         dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
         tracker: StatusTracker | None = None,
+        handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
+        max_body: int | None = DEFAULT_MAX_BODY,
     ) -> None:
+        if handler_timeout is not None and handler_timeout <= 0:
+            raise ValueError("handler_timeout must be positive (or None for no limit)")
+        if max_body is not None and max_body < 0:
+            raise ValueError("max_body must not be negative (or None for no limit)")
         self._secrets = normalize_secrets(secrets)
         self._handler = _as_handler(on_event)
         self._store = MemoryDedupeStore() if dedupe is _Default.DEFAULT else dedupe
         self._tracker = tracker
+        self._handler_timeout = handler_timeout
+        self._max_body = max_body
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(secrets=<{len(self._secrets)} hidden>, "
-            f"dedupe={self._store!r}, tracker={self._tracker!r})"
+            f"dedupe={self._store!r}, tracker={self._tracker!r}, "
+            f"handler_timeout={self._handler_timeout}, max_body={self._max_body})"
         )
 
     async def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookResponse:
         """Process one delivery: ``body`` as raw bytes, ``headers`` in any case."""
+        if self._too_large(len(body)):
+            return self._refuse_size(len(body))
         try:
             event = verify_and_parse(body, headers, self._secrets)
         except WebhookVerificationError as exc:
@@ -124,9 +152,27 @@ class WebhookReceiver:
             return WebhookResponse(200, "duplicate", event, duplicate=True)
         if self._tracker is not None:
             self._tracker.apply(event)
+        return await self._dispatch(event, key)
+
+    async def handle_stream(
+        self, chunks: AsyncIterable[bytes], headers: Mapping[str, str]
+    ) -> WebhookResponse:
+        """Like :meth:`handle`, reading the body from ``chunks`` only up to ``max_body``."""
+        declared = _content_length(headers)
+        if declared is not None and self._too_large(declared):
+            return self._refuse_size(declared)
+        body = bytearray()
+        async for chunk in chunks:
+            body += chunk
+            if self._too_large(len(body)):
+                return self._refuse_size(len(body))
+        return await self.handle(bytes(body), headers)
+
+    async def _dispatch(self, event: WebhookEvent, key: str) -> WebhookResponse:
         try:
-            if self._handler is not None:
-                await self._handler(event)
+            with anyio.move_on_after(self._handler_timeout) as scope:
+                if self._handler is not None:
+                    await self._handler(event)
         except Exception:
             await self._release(key)
             logger.exception("webhook handler failed on %s; answering 500", key)
@@ -134,9 +180,59 @@ class WebhookReceiver:
         except BaseException:  # cancelled: the event was not handled, let a retry in
             await self._release(key)
             raise
+        if scope.cancelled_caught:
+            await self._release(key)
+            logger.error(
+                "webhook handler on %s was cancelled after %s s; answering 503 "
+                "(use a queue or stream sink for slow work)",
+                key,
+                self._handler_timeout,
+            )
+            return WebhookResponse(503, "handler timed out", event)
         return WebhookResponse(200, "ok", event)
+
+    def _too_large(self, size: int) -> bool:
+        return self._max_body is not None and size > self._max_body
+
+    def _refuse_size(self, size: int) -> WebhookResponse:
+        logger.warning(
+            "webhook delivery refused: a body of at least %d bytes exceeds max_body=%s",
+            size,
+            self._max_body,
+        )
+        return WebhookResponse(413, "body too large")
 
     async def _release(self, key: str) -> None:
         if self._store is not None:
             with anyio.CancelScope(shield=True):
                 await self._store.release(key)
+
+
+def receiver_for(
+    secrets: SecretsLike | WebhookReceiver,
+    on_event: EventSink | None,
+    *,
+    dedupe: DedupeStore | Literal[_Default.DEFAULT] | None,
+    tracker: StatusTracker | None,
+    handler_timeout: float | None,
+    max_body: int | None,
+) -> WebhookReceiver:
+    """The receiver an adapter factory was given, or a new one from its arguments."""
+    if isinstance(secrets, WebhookReceiver):
+        return secrets
+    return WebhookReceiver(
+        secrets,
+        on_event,
+        dedupe=dedupe,
+        tracker=tracker,
+        handler_timeout=handler_timeout,
+        max_body=max_body,
+    )
+
+
+def _content_length(headers: Mapping[str, str]) -> int | None:
+    # A malformed value is left to the server; the streamed count still applies.
+    value = get_header(headers, "Content-Length")
+    if value is None or not (value := value.strip()).isascii() or not value.isdigit():
+        return None
+    return int(value)

@@ -14,11 +14,20 @@ from typing import Literal
 from aiohttp import web
 
 from ._dedupe import DedupeStore
-from ._receiver import EventSink, WebhookReceiver, _Default
+from ._receiver import (
+    DEFAULT_HANDLER_TIMEOUT,
+    DEFAULT_MAX_BODY,
+    EventSink,
+    WebhookReceiver,
+    _Default,
+    receiver_for,
+)
 from ._signature import SecretsLike
 from ._tracker import StatusTracker
 
 __all__ = ["aiohttp_webhook_handler"]
+
+_CHUNK = 64 * 1024
 
 
 def aiohttp_webhook_handler(
@@ -27,19 +36,27 @@ def aiohttp_webhook_handler(
     *,
     dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
     tracker: StatusTracker | None = None,
+    handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
+    max_body: int | None = DEFAULT_MAX_BODY,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp request handler; see :class:`WebhookReceiver` for the arguments.
 
     A ready :class:`WebhookReceiver` may be passed instead of ``secrets``.
+    The body is streamed, so the receiver's ``max_body`` applies, not the
+    application's ``client_max_size``.
     """
-    receiver = (
-        secrets
-        if isinstance(secrets, WebhookReceiver)
-        else WebhookReceiver(secrets, on_event, dedupe=dedupe, tracker=tracker)
+    receiver = receiver_for(
+        secrets,
+        on_event,
+        dedupe=dedupe,
+        tracker=tracker,
+        handler_timeout=handler_timeout,
+        max_body=max_body,
     )
 
     async def handle_webhook(request: web.Request) -> web.StreamResponse:
-        result = await receiver.handle(await request.read(), request.headers)
+        chunks = request.content.iter_chunked(_CHUNK)
+        result = await receiver.handle_stream(chunks, request.headers)
         return web.Response(status=result.status, text=result.reason)
 
     return handle_webhook

@@ -7,13 +7,21 @@ Needs the ``fastapi`` extra. ::
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from ._dedupe import DedupeStore
-from ._receiver import EventSink, WebhookReceiver, _Default
+from ._receiver import (
+    DEFAULT_HANDLER_TIMEOUT,
+    DEFAULT_MAX_BODY,
+    EventSink,
+    WebhookReceiver,
+    _Default,
+    receiver_for,
+)
 from ._signature import SecretsLike
 from ._tracker import StatusTracker
 
@@ -27,23 +35,30 @@ def webhook_router(
     *,
     dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
     tracker: StatusTracker | None = None,
+    handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
+    max_body: int | None = DEFAULT_MAX_BODY,
     **router_options: Any,
 ) -> APIRouter:
     """An ``APIRouter`` with one ``POST path`` route; see :class:`WebhookReceiver`.
 
     A ready :class:`WebhookReceiver` may be passed instead of ``secrets``;
-    ``router_options`` go to ``APIRouter`` (``prefix``, ``tags``, ...).
+    ``router_options`` go to ``APIRouter`` (``prefix``, ``tags``, ...). The
+    body is read as a stream and reading stops past ``max_body``.
     """
-    receiver = (
-        secrets
-        if isinstance(secrets, WebhookReceiver)
-        else WebhookReceiver(secrets, on_event, dedupe=dedupe, tracker=tracker)
+    receiver = receiver_for(
+        secrets,
+        on_event,
+        dedupe=dedupe,
+        tracker=tracker,
+        handler_timeout=handler_timeout,
+        max_body=max_body,
     )
     router = APIRouter(**router_options)
 
     @router.post(path, include_in_schema=False)
     async def receive_webhook(request: Request) -> Response:
-        result = await receiver.handle(await request.body(), request.headers)
+        async with aclosing(request.stream()) as chunks:
+            result = await receiver.handle_stream(chunks, request.headers)
         return PlainTextResponse(result.reason, status_code=result.status)
 
     return router
