@@ -135,6 +135,10 @@ def test_every_guarantee_names_tests_that_exist() -> None:
     section = text.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"`(test_\w+)`", section))
     assert len(named) >= 15
+    promises = re.findall(r"^- \*\*(.+?)\*\*(.*?)(?=^- \*\*|\Z)", section, re.M | re.S)
+    assert len(promises) >= 8
+    unbacked = [title for title, body in promises if not re.search(r"`test_\w+`", body)]
+    assert not unbacked, f"promises that name no test: {unbacked}"
     sources = "".join(p.read_text() for p in README.parent.joinpath("tests").glob("test_*.py"))
     missing = sorted(n for n in named if f"def {n}(" not in sources)
     assert not missing, f"README names tests that do not exist: {missing}"

@@ -118,8 +118,8 @@ def test_resolve_resume_without_token_drops_unset_arguments() -> None:
 
 def test_resolve_resume_restores_the_query() -> None:
     token = ResumeToken("c9", {"sort": "name_asc", "search": "awa", "limit": 100}).encode()
-    cursor, query = resolve_resume(token, None, {"sort": None, "search": None, "limit": None})
-    assert cursor == "c9"
+    start, query = resolve_resume(token, None, {"sort": None, "search": None, "limit": None})
+    assert isinstance(start, ResumeToken) and (start.page, start.skip) == ("c9", 0)
     assert query == {"sort": "name_asc", "search": "awa", "limit": 100}
 
 
