@@ -63,7 +63,7 @@ from ._exceptions import (
     ValidationError,
 )
 from ._journal import ATTEMPTED, Commit, Journal, JournalEntry, fingerprint
-from ._withdraw import SendWindow, Withdrawn, withdrawable
+from ._withdraw import SendWindow, Withdrawn, current_window
 
 __all__ = [
     "BatchProgress",
@@ -471,9 +471,9 @@ class BatchStream(Generic[M, R]):
         self._unsent.pop(index, None)
         window = SendWindow()
         self._windows.add(window)
+        published = current_window.set(window)  # the session finds it here
         try:
-            with withdrawable(window):
-                reply = await self._send(message, window)
+            reply = await self._send(message, window)
         except Withdrawn:
             outcome = SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED)
         except anyio.get_cancelled_exc_class():
@@ -488,6 +488,7 @@ class BatchStream(Generic[M, R]):
                 message_id=None if message_id is None else str(message_id),
             )
         finally:
+            current_window.reset(published)
             self._windows.discard(window)
         return outcome if journal is None else _recorded(journal, outcome)
 

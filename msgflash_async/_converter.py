@@ -99,7 +99,9 @@ def _structure_bool(value: Any, _: Any) -> bool:
 def _structure_enum(value: Any, cls: type[OpenEnum]) -> OpenEnum:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__}")
-    return cls(value)
+    # A known value straight from the member map: Enum's call is slow.
+    member: OpenEnum | None = cls._value2member_map_.get(value)  # type: ignore[assignment]
+    return member if member is not None else cls(value)
 
 
 class _NotAList:
@@ -158,12 +160,19 @@ def _checked(data: Any, nullable: frozenset[str], lists: frozenset[str]) -> Any:
 _LIST_OR_NONE = (list, tuple, type(None))
 
 
-def _optional(hook: Callable[[Any, Any], T]) -> Callable[[Any, Any], T | None]:
-    """``hook`` for ``X | None`` fields: cattrs' generic Optional dispatch costs
-    a lookup per field per object."""
+def _is_optional(tp: Any) -> bool:
+    """``X | None`` for one X (a wider union keeps cattrs' own handling)."""
+    args = typing.get_args(tp) if _is_union(tp) else ()
+    return len(args) == 2 and type(None) in args
 
-    def structure_optional(value: Any, cls: Any) -> T | None:
-        return None if value is None else hook(value, cls)
+
+def _non_none(tp: Any) -> Any:
+    return next(arg for arg in typing.get_args(tp) if arg is not type(None))
+
+
+def _optional(hook: Callable[[Any, Any], T], inner: Any) -> Callable[[Any, Any], T | None]:
+    def structure_optional(value: Any, _: Any) -> T | None:
+        return None if value is None else hook(value, inner)
 
     return structure_optional
 
@@ -217,14 +226,13 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(dt.datetime, parse_datetime)
     converter.register_unstructure_hook(dt.datetime, format_datetime)
     # The field types of nearly every model, hooked directly (hot path).
-    optional_hooks: tuple[tuple[Any, Callable[[Any, Any], Any]], ...] = (
-        (str, _structure_str),
-        (int, _structure_int),
-        (bool, _structure_bool),
-        (dt.datetime, parse_datetime),
-    )
-    for base, base_hook in optional_hooks:
-        converter.register_structure_hook(base | None, _optional(base_hook))
+    # ``X | None`` fields, in nearly every model: straight to X's hook, not
+    # through cattrs' generic Optional dispatch (a lookup per field per object).
+    def optional_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        inner = _non_none(tp)
+        return _optional(converter.get_structure_hook(inner), inner)
+
+    converter.register_structure_hook_factory(_is_optional, optional_factory)
     converter.register_structure_hook_func(
         lambda tp: tp == tuple[str, ...], _structure_str_tuple
     )

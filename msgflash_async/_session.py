@@ -199,11 +199,13 @@ class Session:
         headers = self._headers if call.body is None else self._json_headers
         url = self._config.base_url + path
         window = current_window.get()
-        if window is None:
-            mark = await self._take_turn(None)
-        else:
+        if window is not None and (self._limited or self._gate.locked()):
             with window.queue():  # a batch stop withdraws a request still queued here
                 mark = await self._take_turn(window)
+        else:
+            # Nothing to wait for (or no batch to withdraw it): no cancel
+            # scope, which costs more than the rest of this method.
+            mark = await self._take_turn(window)
         call.sent = True
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -5,9 +5,9 @@ connection (the session's FIFO gate) and for a rate-limiter slot (seconds, at
 10 req/s). When the batch stops (a quota error, the caller left) those waits
 must end *without sending*, or a stopped batch keeps sending for seconds.
 
-The worker runs its send with a :class:`SendWindow` published in a context
-variable, so the session finds it without the batch knowing the session (the
-layers stay apart). The session queues inside ``window.queue()``, a cancel
+The worker runs its send with a :class:`SendWindow` published in the context
+variable ``current_window``, so the session finds it without the batch knowing
+the session (the layers stay apart). The session queues inside ``window.queue()``, a cancel
 scope that :meth:`SendWindow.withdraw` cancels, and calls ``window.leave()``
 with its turn in hand, right before the request goes to aiohttp. A request
 that has left is never withdrawn: it runs to its real outcome.
@@ -21,7 +21,7 @@ from contextvars import ContextVar
 
 import anyio
 
-__all__ = ["SendWindow", "Withdrawn", "current_window", "withdrawable"]
+__all__ = ["SendWindow", "Withdrawn", "current_window"]
 
 
 class Withdrawn(Exception):
@@ -85,12 +85,3 @@ current_window: ContextVar[SendWindow | None] = ContextVar(
     "msgflash_async_send_window", default=None
 )
 
-
-@contextmanager
-def withdrawable(window: SendWindow) -> Iterator[SendWindow]:
-    """Make the requests sent inside this block (in this task) withdrawable by ``window``."""
-    token = current_window.set(window)
-    try:
-        yield window
-    finally:
-        current_window.reset(token)
