@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import math
 import platform
+import re
 import ssl
 import time
 from collections.abc import Mapping
@@ -49,6 +50,8 @@ API_PREFIX: Final = "/api/v1"
 _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
 _SNIPPET = 200
+# RFC 3986 unreserved characters: a segment of only these needs no quoting.
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 def user_agent(aiohttp_version: str) -> str:
@@ -111,6 +114,9 @@ def api_path(*segments: str) -> str:
                 f"an id of {len(segment)} characters; ids are at most {MAX_ID_LENGTH}",
                 field="id",
             )
+        if _UNRESERVED.fullmatch(segment):
+            parts.append(segment)  # what quote() would return, at a fraction of its cost
+            continue
         try:
             parts.append(quote(segment, safe=""))
         except UnicodeEncodeError:  # a lone surrogate cannot go on the wire
