@@ -2,6 +2,8 @@
 
 With the ``cli`` extra (rich) and a terminal, rich draws it; otherwise a plain
 line is redrawn in place, so the demo needs nothing beyond the runtime deps.
+Piped into a file or a CI log, it writes a plain line now and then instead:
+no carriage returns or escape codes, and not one line per update.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ class ProgressBar:
         self._started = time.perf_counter()
         self._done = 0
         self._suffix = ""
-        self._rich = _rich_progress(label, self._total) if self._out.isatty() else None
+        self._tty = self._out.isatty()
+        self._rich = _rich_progress(label, self._total) if self._tty else None
+        # Redraws a second: a terminal keeps up with 20, a log wants one.
+        self._interval = 0.05 if self._tty else 1.0
+        self._drawn_at = float("-inf")
 
     def update(self, done: int, suffix: str = "") -> None:
         self._done = min(done, self._total)
@@ -33,22 +39,29 @@ class ProgressBar:
             progress, task = self._rich
             progress.update(task, completed=self._done, suffix=suffix)
             return
-        filled = self._width * self._done // self._total
-        bar = "#" * filled + "-" * (self._width - filled)
-        percent = 100 * self._done // self._total
-        elapsed = time.perf_counter() - self._started
-        self._out.write(
-            f"\r  [{bar}] {percent:3d}%  {self._done}/{self._total}  {self._label}"
-            f"  {elapsed:4.1f}s {suffix}\x1b[K"
-        )
-        self._out.flush()
+        now = time.perf_counter()
+        if now - self._drawn_at >= self._interval:
+            self._draw(now)
 
     def close(self) -> None:
         if self._rich is not None:
             self._rich[0].stop()
             return
-        self.update(self._done, self._suffix)
-        self._out.write("\n")
+        self._draw(time.perf_counter())
+        if self._tty:
+            self._out.write("\n")
+        self._out.flush()
+
+    def _draw(self, now: float) -> None:
+        self._drawn_at = now
+        filled = self._width * self._done // self._total
+        bar = "#" * filled + "-" * (self._width - filled)
+        percent = 100 * self._done // self._total
+        line = (
+            f"  [{bar}] {percent:3d}%  {self._done}/{self._total}  {self._label}"
+            f"  {now - self._started:4.1f}s {self._suffix}"
+        )
+        self._out.write(f"\r{line}\x1b[K" if self._tty else f"{line.rstrip()}\n")
         self._out.flush()
 
 
