@@ -394,7 +394,7 @@ async def test_deadline_hit_during_backoff_sleep(msgflash_emulator: Emulator) ->
         with pytest.raises(exc.DeadlineExceededError):
             await client.contacts.list()
         elapsed = time.monotonic() - started
-        assert 0.15 < elapsed < 0.6
+        assert 0.15 < elapsed < 0.95
         # The one attempt failed at once; the deadline struck in the 1 s backoff.
         assert hits(msgflash_emulator, "GET", CONTACTS) == 1
         assert_pool_idle(client)
@@ -422,7 +422,7 @@ async def test_deadline_error_carries_method_and_path(
     msgflash_emulator: Emulator, method: str
 ) -> None:
     msgflash_emulator.faults.add(Fault.delay(5.0), method=method, times=None)
-    async with _client(msgflash_emulator, timeout=5.0, deadline=0.15) as client:
+    async with _client(msgflash_emulator, timeout=5.0, deadline=0.4) as client:
         with pytest.raises(exc.DeadlineExceededError) as info:
             if method == "GET":
                 await client.contacts.list()
