@@ -22,14 +22,16 @@ order::
 
 The session already retries 429 API_RATE_LIMIT_EXCEEDED and connect failures;
 the batch retries only a :class:`RateLimitError` that still surfaces (the
-server did not process it), a few times with backoff. A monthly quota, an
-inactive subscription, a bad key or a closed client stop the batch: nothing
-new is sent, in-flight requests finish, and every remaining input is reported
-``not_attempted`` (the source is read to its end, no request is made).
-Sends still queued for a connection or a rate-limit slot are withdrawn at
-once (``_withdraw``) and count as ``not_attempted`` too: a stop does not wait
-for the limiter. Cancellation stops at once and does not drain; it is always
-re-raised.
+server did not process it), a few times with backoff (longer if its
+``Retry-After`` asks; not at all if that is beyond the backoff budget). A
+monthly quota, an inactive subscription, a bad key or a closed client stop
+the batch: nothing new is sent, in-flight requests finish, and every
+remaining input is reported ``not_attempted`` (the source is read to its end,
+no request is made). Sends still waiting for a connection, a rate-limit slot
+or a retry's backoff are withdrawn at once (``_withdraw``) and count as
+``not_attempted`` too, unless an earlier request of the same ``send`` may
+have been taken (``unknown``): a stop does not wait for the limiter.
+Cancellation stops at once and does not drain; it is always re-raised.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from ._exceptions import (
     ValidationError,
 )
 from ._journal import ATTEMPTED, Commit, Journal, JournalEntry, fingerprint
+from ._protocol import parse_retry_after
 from ._withdraw import SendWindow, Withdrawn, current_window
 
 __all__ = [
@@ -475,7 +478,7 @@ class BatchStream(Generic[M, R]):
         try:
             reply = await self._send(message, window)
         except Withdrawn:
-            outcome = SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED)
+            outcome = self._withdrawn(index, key, window)
         except anyio.get_cancelled_exc_class():
             self._cancelled(index, key, window)
             raise
@@ -499,12 +502,28 @@ class BatchStream(Generic[M, R]):
         while True:
             try:
                 return await sender.send(message)
-            except RateLimitError:
+            except RateLimitError as error:
                 if attempt >= sender.rate_limit_retries:
                     raise
+                wait = sender.rate_limit_backoff * 2**attempt
+                asked = parse_retry_after(error.headers)
+                if asked is not None:
+                    if asked > sender.rate_limit_backoff * 2**sender.rate_limit_retries:
+                        raise  # longer than this batch would wait in all: not now
+                    wait = max(wait, asked)
             with window.queue():  # a stop during the backoff withdraws the input
-                await anyio.sleep(sender.rate_limit_backoff * 2**attempt)
+                await anyio.sleep(wait)
             attempt += 1
+
+    def _withdrawn(
+        self, index: int, key: Hashable | None, window: SendWindow
+    ) -> SendOutcome[R]:
+        """A stop withdrew a queued request: not attempted, unless an earlier one
+        of this input's (a ``send`` that makes several calls) may have been taken."""
+        if not window.may_be_processed:
+            return SendOutcome(index, key, OutcomeStatus.NOT_ATTEMPTED)
+        error = MsgFlashError("withdrawn by a stop after an earlier request of this send")
+        return SendOutcome(index, key, OutcomeStatus.UNKNOWN, error=error)
 
     def _cancelled(self, index: int, key: Hashable | None, window: SendWindow) -> None:
         """Account for an input whose send was cancelled."""

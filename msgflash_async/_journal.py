@@ -273,8 +273,9 @@ def _sync_directory(path: str) -> None:
 
 
 def _load(fd: int, path: str) -> dict[int, JournalEntry]:
-    with os.fdopen(os.dup(fd), "rb") as file:
-        raw = file.read()
+    # Read through this very descriptor: closing a duplicate would drop the
+    # lock where flock is emulated with fcntl locks (NFS).
+    raw = _read_all(fd)
     if not raw:
         os.write(fd, _dump(_HEADER))
         os.fsync(fd)
@@ -292,6 +293,15 @@ def _load(fd: int, path: str) -> dict[int, JournalEntry]:
     for number, line in enumerate(lines[1:], start=2):
         _apply(entries, _parse(line, path, number), path, number)
     return entries
+
+
+def _read_all(fd: int) -> bytes:
+    # The offset moves, but O_APPEND writes go to the end whatever it is.
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _header(line: bytes) -> Any:

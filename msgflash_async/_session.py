@@ -22,6 +22,7 @@ from ._exceptions import (
     ConnectionLostError,
     DeadlineExceededError,
     MsgFlashError,
+    RateLimitError,
     RequestTimeoutError,
     TransportError,
     ValidationError,
@@ -191,13 +192,10 @@ class Session:
                 delay = policy.delay(attempt, parse_retry_after(headers))
                 if delay is None:
                     raise
-                await asyncio.sleep(delay)
+                await _pause(delay)
                 attempt += 1
 
     async def _attempt(self, http: aiohttp.ClientSession, call: _Call, attempt: int) -> Response:
-        method, path = call.method, call.path
-        headers = self._headers if call.body is None else self._json_headers
-        url = self._config.base_url + path
         window = current_window.get()
         if window is not None and (self._limited or self._gate.locked()):
             with window.queue():  # a batch stop withdraws a request still queued here
@@ -206,7 +204,23 @@ class Session:
             # Nothing to wait for (or no batch to withdraw it): no cancel
             # scope, which costs more than the rest of this method.
             mark = await self._take_turn(window)
-        call.sent = True
+        sent_before, call.sent = call.sent, True
+        try:
+            return await self._exchange(http, call, mark, attempt)
+        except (ConnectError, RateLimitError):
+            # Refused unprocessed: as far as this attempt goes, nothing was sent.
+            call.sent = sent_before
+            if window is not None:
+                window.refused()
+            raise
+
+    async def _exchange(
+        self, http: aiohttp.ClientSession, call: _Call, mark: Mark | None, attempt: int
+    ) -> Response:
+        """One request and its answer; the gate taken by ``_take_turn`` is released here."""
+        method, path = call.method, call.path
+        headers = self._headers if call.body is None else self._json_headers
+        url = self._config.base_url + path
         loop = asyncio.get_running_loop()
         started = loop.time()
         status: int | str = "error"
@@ -245,6 +259,16 @@ class Session:
             self._gate.release()
             raise
         return mark
+
+
+async def _pause(delay: float) -> None:
+    """The backoff before a retry; in a batch, a stop withdraws the request here too."""
+    window = current_window.get()
+    if window is None:
+        await asyncio.sleep(delay)
+        return
+    with window.queue():
+        await asyncio.sleep(delay)
 
 
 def _send_marks() -> aiohttp.TraceConfig:

@@ -33,25 +33,38 @@ class Withdrawn(Exception):
 
 
 class SendWindow:
-    """One batch input's chance to be withdrawn before its request leaves."""
+    """One batch input's chance to be withdrawn before its request leaves.
 
-    __slots__ = ("_scope", "queued", "sent", "withdrawn")
+    It also keeps count of the input's requests that may have been processed
+    (left, and not refused unprocessed), so the batch can tell a withdrawn or
+    cancelled input that reached nothing from one whose ``send`` already got
+    a request through (a custom ``send`` may make several).
+    """
+
+    __slots__ = ("_in_doubt", "_scope", "queued", "withdrawn")
 
     def __init__(self) -> None:
         self.withdrawn = False
         #: The session queued a request for this input (so it speaks for it).
         self.queued = False
-        #: A request for this input left for the server at least once.
-        self.sent = False
+        self._in_doubt = 0
         self._scope: anyio.CancelScope | None = None
 
     def __repr__(self) -> str:
-        return f"SendWindow(queued={self.queued}, sent={self.sent}, withdrawn={self.withdrawn})"
+        return (
+            f"SendWindow(queued={self.queued}, in_doubt={self._in_doubt}, "
+            f"withdrawn={self.withdrawn})"
+        )
+
+    @property
+    def may_be_processed(self) -> bool:
+        """A request for this input left and was not refused unprocessed."""
+        return self._in_doubt > 0
 
     @property
     def never_sent(self) -> bool:
-        """True when the session queued this input and provably sent nothing for it."""
-        return self.queued and not self.sent
+        """True when the session queued this input and nothing of it may be processed."""
+        return self.queued and not self.may_be_processed
 
     def withdraw(self) -> None:
         """End the wait (if any) with :class:`Withdrawn`, and refuse every later one."""
@@ -78,7 +91,11 @@ class SendWindow:
         """The turn is in hand and the request goes now, unless it was withdrawn."""
         if self.withdrawn:
             raise Withdrawn
-        self.sent = True
+        self._in_doubt += 1
+
+    def refused(self) -> None:
+        """The request that left was refused unprocessed (rate limit, no connection)."""
+        self._in_doubt -= 1
 
 
 current_window: ContextVar[SendWindow | None] = ContextVar(

@@ -9,6 +9,7 @@ lost replies, journal resumes, cancellation, templates, and the rate limit.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ import pytest
 from msgflash_async import (
     BatchProgress,
     BatchReport,
+    BatchSender,
     BatchStream,
     MsgFlashClient,
     OutcomeStatus,
@@ -503,3 +505,79 @@ async def test_cancelled_while_queued_in_the_limiter_is_not_attempted(tmp_path: 
     assert statuses(results) == Counter({SKIPPED: 2, ACCEPTED: 8})
     assert len(send_records(emu)) == 10
     assert_each_once(emu, [phone(i) for i in range(10)])
+
+
+# -- 10. withdrawal: what a stop reaches, and what it must not misreport -----------------
+
+
+async def test_a_withdrawn_follow_up_call_leaves_its_input_unknown(tmp_path: Path) -> None:
+    # A custom send that makes two calls: once the message is taken, withdrawing
+    # its follow-up must not make the input look unsent (a resume would resend it).
+    journal = tmp_path / "batch.jsonl"
+    async with Emulator(rate_limit=None, message_step=None) as emu:
+        inputs = texts(emu, 4)
+        limiter = _GatedLimiter(free=3, hold=2)  # two sends and one get, then all wait
+        async with connect(emu, rate_limit=limiter) as client:
+
+            async def send_then_get(message: OutgoingMessage) -> Message:
+                sent = await client.messages.send(message)
+                return await client.messages.get(sent.id)
+
+            stream = BatchSender(send_then_get, concurrency=2, journal=journal).stream(inputs)
+            async with stream as outcomes:
+                async for outcome in outcomes:
+                    assert outcome.status is ACCEPTED
+                    await limiter.held.wait()  # a get and the third send are queued
+                    break
+            report = stream.report
+            assert report.counts[ACCEPTED] == 1 and report.counts[UNKNOWN] == 1
+            assert len(send_records(emu)) == 2
+
+            limiter.gate.set()  # let everything through from now on
+            resumed = await collect(client.messages.send_many(inputs, journal=journal))
+        assert statuses(resumed)[UNKNOWN] == 1
+        assert emu.duplicate_recipients() == {}
+        assert_each_once(emu, [phone(i) for i in range(4)])
+
+
+async def test_cancelled_while_queued_for_a_connection_is_not_attempted() -> None:
+    async with Emulator(rate_limit=None, message_step=None) as emu:
+        emu.faults.latency = 0.5
+        async with connect(emu, pool_size=1) as client:
+            stream = client.messages.send_many(texts(emu, 4), concurrency=4)
+            with anyio.move_on_after(0.2):  # one request on the wire, three at the gate
+                await stream
+            report = stream.report
+            assert report.counts[UNKNOWN] == 1 and report.counts[NOT_ATTEMPTED] == 3
+            emu.faults.latency = 0.0
+            assert (await client.messages.send_text(emu.instance_id, phone(9), "ok")).id
+
+
+async def test_cancelled_in_a_retry_after_wait_is_not_attempted(tmp_path: Path) -> None:
+    journal = tmp_path / "batch.jsonl"
+    async with Emulator(rate_limit=None, message_step=None) as emu:
+        emu.faults.add(Fault.rate_limited(retry_after=5), method="POST", path=SEND_PATH)
+        inputs = texts(emu, 2)
+        async with connect(emu) as client:
+            started = time.monotonic()
+            stream = client.messages.send_many(inputs, concurrency=1, journal=journal)
+            with anyio.move_on_after(0.3):  # inside the session's 5 s Retry-After wait
+                await stream
+            assert time.monotonic() - started < 2.0
+            # Refused with a 429, then cut while waiting: nothing was taken.
+            assert stream.report.counts[UNKNOWN] == 0
+            assert stream.report.counts[NOT_ATTEMPTED] >= 1
+            resumed = await collect(client.messages.send_many(inputs, journal=journal))
+        assert statuses(resumed) == Counter({ACCEPTED: 2})
+        assert_each_once(emu, [phone(0), phone(1)])
+
+
+async def test_batch_does_not_retry_sooner_than_a_long_retry_after() -> None:
+    async with Emulator(rate_limit=None, message_step=None) as emu:
+        emu.faults.add(Fault.rate_limited(retry_after=3600), method="POST", times=None)
+        async with connect(emu) as client:
+            started = time.monotonic()
+            results = await collect(client.messages.send_many(texts(emu, 3), concurrency=3))
+        assert time.monotonic() - started < 2.0
+        assert statuses(results) == Counter({REJECTED: 3})
+        assert len(send_records(emu)) == 3, "one request each, no retry sooner than asked"
