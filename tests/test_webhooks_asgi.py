@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
+from asgi_server import serve_asgi
 
 from msgflash_async.webhooks import (
     MessageDelivered,
@@ -166,27 +167,18 @@ async def test_slow_handler_is_503() -> None:
 
 
 async def test_served_alone_by_uvicorn_with_lifespan() -> None:
-    uvicorn = pytest.importorskip("uvicorn")
     recorder = Recorder()
     app = asgi_webhook_app(SECRET, recorder)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                with anyio.fail_after(5):
-                    while not server.started:  # noqa: ASYNC110 (uvicorn has only a flag)
-                        await anyio.sleep(0.01)
-                async with (
-                    aiohttp.ClientSession() as session,
-                    session.post(url, data=BODY, headers=SIGNED) as response,
-                ):
-                    assert response.status == 200
-            finally:
-                server.should_exit = True
+        async with (
+            serve_asgi(app, sock),
+            aiohttp.ClientSession() as session,
+            session.post(url, data=BODY, headers=SIGNED) as response,
+        ):
+            assert response.status == 200
     assert len(recorder.events) == 1
 
 

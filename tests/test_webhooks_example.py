@@ -6,14 +6,12 @@ import importlib.util
 import socket
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import aiohttp
-import anyio
 import pytest
+from asgi_server import serve_asgi
 
 from msgflash_async._client import MsgFlashClient
 from msgflash_async._secret import Secret
@@ -50,19 +48,6 @@ async def emu() -> AsyncIterator[Emulator]:
         assert emulator.server_errors == []
 
 
-@asynccontextmanager
-async def serve(app: Any, sock: socket.socket) -> AsyncIterator[None]:
-    """Run ``app`` under uvicorn, lifespan included, on an already bound socket."""
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        try:
-            with anyio.fail_after(5):
-                while not server.started:  # noqa: ASYNC110 (uvicorn has only a flag)
-                    await anyio.sleep(0.01)
-            yield
-        finally:
-            server.should_exit = True
 
 
 async def test_send_then_wait_until_read(emu: Emulator) -> None:
@@ -83,7 +68,7 @@ async def test_send_then_wait_until_read(emu: Emulator) -> None:
             base_url=emu.base_url,
         )
         app = example.create_app(settings)
-        async with serve(app, sock), aiohttp.ClientSession(service) as http:
+        async with serve_asgi(app, sock), aiohttp.ClientSession(service) as http:
             async with http.post("/send", json={"to": "+22990000001", "text": "hi"}) as response:
                 assert response.status == 202
                 sent = await response.json()

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import anyio
 import pytest
+from asgi_server import serve_asgi
 
 from msgflash_async._client import MsgFlashClient
 from msgflash_async.testing import Emulator
@@ -40,19 +38,6 @@ def service_block() -> str:
     return source
 
 
-@asynccontextmanager
-async def serve(app: Any, sock: socket.socket) -> AsyncIterator[None]:
-    """Run ``app`` under uvicorn, lifespan included, on an already bound socket."""
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        try:
-            with anyio.fail_after(5):
-                while not server.started:  # noqa: ASYNC110 (uvicorn has only a flag)
-                    await anyio.sleep(0.01)
-            yield
-        finally:
-            server.should_exit = True
 
 
 def test_block_defines_only_a_factory() -> None:
@@ -86,7 +71,7 @@ async def test_readme_service_sends_and_follows_the_message_to_read(
             namespace: dict[str, Any] = {"__name__": "readme_webhooks"}
             exec(compile(service_block(), "README.md", "exec"), namespace)
             app = namespace["create_app"]()
-            async with serve(app, sock), aiohttp.ClientSession(service) as http:
+            async with serve_asgi(app, sock), aiohttp.ClientSession(service) as http:
                 forged = {"X-MsgFlash-Signature": "sha256=" + "0" * 64}
                 async with http.post("/webhooks/msgflash", data=b"{}", headers=forged) as r:
                     assert r.status == 401
