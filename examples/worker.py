@@ -9,14 +9,15 @@ and lists the sends whose outcome is unknown instead of sending them twice.
     export MSGFLASH_API_KEY=msgf_live_...  MSGFLASH_INSTANCE_ID=...
     python examples/worker.py campaign.journal 50000
 
-With no key set, it runs against an in-process emulator. That emulator lives
-as long as the process and gives its instance a new id each time, so a second
-*process* on the same journal would see changed inputs (the journal refuses
-inputs that differ from the ones it recorded): give each such process a new
-journal. To watch a resume offline, ask for several runs in one process; they
-share one emulator, and every run after the first skips what was accepted:
+With no key set, it runs against an in-process emulator whose instance id is
+fixed (the journal refuses inputs that differ from the ones it recorded, and
+the instance id is part of each message). So a resume shows offline: run it
+twice on one journal, and the second run skips what the first accepted. The
+third argument runs it several times in one process:
 
-    python examples/worker.py demo.journal 30 2
+    python examples/worker.py demo.journal 30
+    python examples/worker.py demo.journal 30      # all skipped
+    python examples/worker.py demo2.journal 30 2   # the same, in one process
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections.abc import Iterator
 
 from msgflash_async import BatchProgress, MsgFlashClient, OutcomeStatus, OutgoingMessage
 from msgflash_async.testing import Emulator
+
+DEMO_INSTANCE_ID = "00000000-0000-4000-8000-000000000001"
 
 
 def recipients(count: int) -> Iterator[str]:
@@ -81,8 +84,11 @@ async def main(journal: str, count: int, runs: int = 1) -> int:
         async with MsgFlashClient() as client:
             instance_id = os.environ["MSGFLASH_INSTANCE_ID"]
             return await run_times(client, instance_id, journal, count, runs)
-    # One emulator for every run: a new one would have a new instance id.
-    async with Emulator() as emu, MsgFlashClient(emu.api_key, base_url=emu.base_url) as client:
+    # A fixed instance id: this process's inputs match those of an earlier one.
+    async with (
+        Emulator(instance_id=DEMO_INSTANCE_ID) as emu,
+        MsgFlashClient(emu.api_key, base_url=emu.base_url) as client,
+    ):
         return await run_times(client, emu.instance_id, journal, count, runs)
 
 

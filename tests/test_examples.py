@@ -132,3 +132,16 @@ async def test_runs_as_a_script(tmp_path: Path) -> None:
     output = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
     assert reports(output) == [{"accepted": 5}, {"skipped": 5}]
+
+
+async def test_a_second_offline_process_resumes_from_the_journal(tmp_path: Path) -> None:
+    # Two processes, each with its own emulator: the journal still matches.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MSGFLASH_")}
+    command = [sys.executable, str(WORKER), str(tmp_path / "demo.journal"), "5"]
+    outputs = []
+    for _ in range(2):
+        with anyio.fail_after(60):
+            result = await anyio.run_process(command, env=env, check=False)
+        assert result.returncode == 0, result.stderr.decode()
+        outputs.append(result.stdout.decode())
+    assert [reports(out) for out in outputs] == [[{"accepted": 5}], [{"skipped": 5}]]

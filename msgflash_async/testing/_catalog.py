@@ -47,8 +47,10 @@ class InstanceRecord:
 
     __slots__ = ("created_at", "id", "name", "sent", "status", "updated_at", "wa_number")
 
-    def __init__(self, name: str, wa_number: str, status: str, now: str) -> None:
-        self.id = new_id()
+    def __init__(
+        self, name: str, wa_number: str, status: str, now: str, instance_id: str | None = None
+    ) -> None:
+        self.id = instance_id or new_id()
         self.name = name
         self.wa_number = wa_number
         self.status = status

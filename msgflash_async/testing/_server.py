@@ -54,8 +54,10 @@ class Emulator(MessagingMixin):
 
     Use ``async with Emulator() as emu:`` or ``await emu.start()`` / ``await emu.stop()``.
     Point a client at :attr:`base_url` with :attr:`api_key` (or :attr:`team_key` plus
-    :attr:`team_id`). Knobs live on :attr:`settings` and :attr:`faults` and may be
-    changed while the server runs; message, template and instance knobs and records
+    :attr:`team_id`). Those and the seeded :attr:`instance_id` are random unless
+    given, e.g. to keep a batch journal valid across two emulator runs. Knobs
+    live on :attr:`settings` and :attr:`faults` and may be changed while the
+    server runs; message, template and instance knobs and records
     come from :class:`~._messaging.MessagingMixin`. An instance serves once: it cannot be restarted.
     """
 
@@ -77,6 +79,7 @@ class Emulator(MessagingMixin):
         api_key: str | None = None,
         team_key: str | None = None,
         team_id: str | None = None,
+        instance_id: str | None = None,
         clock: Callable[[], float] | None = None,
         extra_routes: Sequence[RouteInstaller] = (),
     ) -> None:
@@ -93,7 +96,12 @@ class Emulator(MessagingMixin):
             subscription_active=subscription_active,
         )
         self.state = EmulatorState(
-            self.settings, api_key=api_key, team_key=team_key, team_id=team_id, clock=clock
+            self.settings,
+            api_key=api_key,
+            team_key=team_key,
+            team_id=team_id,
+            instance_id=instance_id,
+            clock=clock,
         )
         self.app = build_app(self.state, extra_routes)
         self._host = host

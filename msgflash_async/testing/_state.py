@@ -88,7 +88,7 @@ class RequestRecord:
 class Workspace:
     """Contacts, groups, bulk jobs, instances, templates and messages of one workspace."""
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, instance_id: str | None = None) -> None:
         self._state = state
         self.stamps = Stamper()  # createdAt of contacts and groups
         self.contacts = ContactIndex()
@@ -102,13 +102,18 @@ class Workspace:
         self.instances: dict[str, InstanceRecord] = {}
         self.templates: dict[str, TemplateRecord] = {}
         self.messages = MessageLog()
-        self.default_instance = self.add_instance("Main instance")
+        self.default_instance = self.add_instance("Main instance", instance_id=instance_id)
 
     def add_instance(
-        self, name: str, *, wa_number: str | None = None, status: str = "connected"
+        self,
+        name: str,
+        *,
+        wa_number: str | None = None,
+        status: str = "connected",
+        instance_id: str | None = None,
     ) -> InstanceRecord:
         number = wa_number or f"+1555{secrets.randbelow(10**7):07d}"
-        instance = InstanceRecord(name, number, status, self.stamps.next())
+        instance = InstanceRecord(name, number, status, self.stamps.next(), instance_id)
         self.instances[instance.id] = instance
         return instance
 
@@ -195,6 +200,7 @@ class EmulatorState:
         api_key: str | None = None,
         team_key: str | None = None,
         team_id: str | None = None,
+        instance_id: str | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
@@ -206,7 +212,7 @@ class EmulatorState:
         self.team_key = team_key or "msgf_team_" + secrets.token_hex(32)
         self.team_id = team_id or new_id()
         self.clock: Callable[[], float] = clock or time.monotonic
-        self.personal = Workspace(self)
+        self.personal = Workspace(self, instance_id)
         self.team = Workspace(self)
         self.requests: list[RequestRecord] = []
         self.accepted: dict[str, list[float]] = {}  # arrival times per key, for audits
