@@ -86,6 +86,28 @@ async def test_page_number_cursor_and_resume(shaped: Pair) -> None:
     assert "limit=100" in _pages_asked(emu)[-1]
 
 
+@pytest.mark.parametrize("shaped", [(45, "totalPages")], indirect=True)
+@pytest.mark.parametrize("stop_after", [5, 20, 25, 44])
+async def test_resume_token_continues_after_the_last_template(
+    shaped: Pair, stop_after: int
+) -> None:
+    _, client = shaped
+    first = client.templates.list(limit=20)
+    head = []
+    async for template in first:
+        head.append(template.id)
+        if len(head) == stop_after:
+            break
+    token = first.resume_token
+    assert token is not None
+    tail = [t.id async for t in client.templates.list(resume=token)]
+    assert head + tail == [f"t{i}" for i in range(45)]
+    with pytest.raises(ValidationError, match="limit"):
+        client.templates.list(resume=token, limit=50)
+    with pytest.raises(ValidationError, match="either page or resume"):
+        client.templates.list(resume=token, page=2)
+
+
 async def test_bad_list_arguments_are_refused_before_any_request() -> None:
     async with MsgFlashClient("msgf_live_" + "0" * 64, base_url="http://127.0.0.1:9") as client:
         for kwargs in ({"limit": 0}, {"limit": 101}, {"page": 0}):

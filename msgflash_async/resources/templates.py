@@ -15,7 +15,7 @@ from typing import Any
 
 from .._converter import items_of, structure, unstructure
 from .._exceptions import ValidationError
-from .._pagination import AsyncPaginator, Page
+from .._pagination import AsyncPaginator, Page, ResumeToken
 from .._validation import check_limit, check_text
 from ..models.templates import (
     Template,
@@ -69,6 +69,23 @@ def _page_number(cursor: str | None) -> int:
     return number
 
 
+def _resumed(resume: str, page: int | None, limit: int | None) -> tuple[ResumeToken, int]:
+    """The token to start from and the page size it was taken with."""
+    if page is not None:
+        raise ValidationError("pass either page or resume, not both", field="resume")
+    token = ResumeToken.decode(resume)
+    size = token.query.get("limit")
+    if not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValidationError("not a resume token of templates.list", field="resume")
+    if limit is not None and limit != size:
+        raise ValidationError(
+            f"limit={limit} differs from the resumed list's {size}: page numbers "
+            "count pages of that size",
+            field="limit",
+        )
+    return token, size
+
+
 class Templates(Resource):
     """Create, read, update, delete, list and preview templates."""
 
@@ -79,16 +96,21 @@ class Templates(Resource):
         page: int | None = None,
         max_items: int | None = None,
         prefetch: bool = False,
+        resume: str | None = None,
     ) -> AsyncPaginator[Template]:
         """Templates, streamed page by page: ``async for t in client.templates.list()``.
 
         ``limit`` is the page size (1 to 100; 100 unless given, to need the
         fewest requests); ``page`` starts further in (1-based). ``await`` the
-        paginator for one page.
+        paginator for one page. ``resume`` takes a ``paginator.resume_token``
+        and continues right after the last template handed out; it restores
+        the page size too (page numbers count pages of that size).
         """
         size = check_limit(limit, MAX_PAGE_SIZE) or MAX_PAGE_SIZE
-        start = None if page is None else str(page)
-        _page_number(start)  # refuse a bad start now, not at the first fetch
+        start: str | ResumeToken | None = None if page is None else str(page)
+        if resume is not None:
+            start, size = _resumed(resume, page, limit)
+        _page_number(start.page if isinstance(start, ResumeToken) else start)
         path = api_path("templates")
 
         async def fetch(cursor: str | None) -> Page[Template]:
