@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
+from servers import serve_handler
 
 from msgflash_async import _exceptions as exc
 from msgflash_async._client import MsgFlashClient
@@ -462,16 +463,9 @@ async def test_redirects_are_not_followed_so_the_key_stays_home(
         elsewhere.append(request.method)
         return web.json_response({"data": {}})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", other_origin)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    target = f"http://127.0.0.1:{runner.addresses[0][1]}/steal"
-    try:
+    async with serve_handler(other_origin) as other:
         for method in ("GET", "POST"):
-            redirect = Fault.error(307, body=b"", headers={"Location": target})
+            redirect = Fault.error(307, body=b"", headers={"Location": f"{other}/steal"})
             msgflash_emulator.faults.add(redirect, method=method, times=1)
         async with _client(msgflash_emulator) as client:
             with pytest.raises(exc.APIError) as got:
@@ -480,6 +474,4 @@ async def test_redirects_are_not_followed_so_the_key_stays_home(
             with pytest.raises(exc.APIError):
                 await client.contacts.create(name="Ada", phone=PHONE)
             assert_pool_idle(client)
-    finally:
-        await runner.cleanup()
     assert elsewhere == [], "a request (and its x-api-key) followed the redirect"

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
+from servers import serve_handler
 
 from msgflash_async import _exceptions as exc
 from msgflash_async._client import MsgFlashClient
@@ -273,20 +274,11 @@ async def test_headers_on_the_wire() -> None:
         seen.append(dict(request.headers))
         return web.json_response({"data": {}})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", echo)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with MsgFlashClient(
-            "msgf_team_abc", team_id="team-1", base_url=f"http://127.0.0.1:{port}"
-        ) as client:
-            await client._session.request("POST", CONTACTS, json={"a": 1})
-    finally:
-        await runner.cleanup()
+    async with (
+        serve_handler(echo) as base_url,
+        MsgFlashClient("msgf_team_abc", team_id="team-1", base_url=base_url) as client,
+    ):
+        await client._session.request("POST", CONTACTS, json={"a": 1})
     headers = seen[0]
     assert headers["x-api-key"] == "msgf_team_abc" and headers["X-Team-Id"] == "team-1"
     assert "Authorization" not in headers

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
-from asgi_server import serve_asgi
+from servers import serve_asgi
 
 from msgflash_async.webhooks import (
     MessageDelivered,

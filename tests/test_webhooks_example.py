@@ -11,7 +11,7 @@ from types import ModuleType
 
 import aiohttp
 import pytest
-from asgi_server import serve_asgi
+from servers import serve_asgi
 
 from msgflash_async._client import MsgFlashClient
 from msgflash_async._secret import Secret

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from asgi_server import serve_asgi
+from servers import serve_asgi
 
 from msgflash_async._client import MsgFlashClient
 from msgflash_async.testing import Emulator

@@ -1,14 +1,15 @@
-"""Serving an ASGI app under a real uvicorn on loopback, for the webhook tests."""
+"""Small loopback servers for tests: one aiohttp handler on every path, an ASGI app."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import uvicorn
+from aiohttp import web
 
 
 @asynccontextmanager
@@ -24,3 +25,19 @@ async def serve_asgi(app: Any, sock: socket.socket) -> AsyncIterator[uvicorn.Ser
             yield server
         finally:
             server.should_exit = True
+
+
+@asynccontextmanager
+async def serve_handler(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """``handler`` answering every method and path on 127.0.0.1; yields its base URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
