@@ -54,11 +54,23 @@ class Server:
 
     def __enter__(self) -> Server:
         cmd = [
-            sys.executable, "-m", "benchmarks._server",
-            "--seed", str(self.seed), "--latency", str(self.latency),
-            "--rate-limit", str(self.rate_limit), "--ids", str(self.ids),
-            "--groups", str(self.groups), "--job-rate", str(self.job_rate),
-            "--job-start-delay", str(self.job_start_delay),
+            sys.executable,
+            "-m",
+            "benchmarks._server",
+            "--seed",
+            str(self.seed),
+            "--latency",
+            str(self.latency),
+            "--rate-limit",
+            str(self.rate_limit),
+            "--ids",
+            str(self.ids),
+            "--groups",
+            str(self.groups),
+            "--job-rate",
+            str(self.job_rate),
+            "--job-start-delay",
+            str(self.job_start_delay),
         ]
         if self.record:
             cmd.append("--record")

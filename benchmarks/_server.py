@@ -164,8 +164,9 @@ def _sends(emu: Emulator, _: list[str]) -> dict[str, Any]:
 def _contacts(emu: Emulator, args: list[str]) -> dict[str, Any]:
     prefix = args[0] if args else "+"
     by_phone = emu.state.personal.contacts.by_phone
-    return {"contacts": [[cid, phone] for phone, cid in by_phone.items()
-                         if phone.startswith(prefix)]}
+    return {
+        "contacts": [[cid, phone] for phone, cid in by_phone.items() if phone.startswith(prefix)]
+    }
 
 
 _SOAK_COMMANDS = {"faults": _faults, "soak": _soak, "sends": _sends, "contacts": _contacts}

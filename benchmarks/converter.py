@@ -25,8 +25,12 @@ from ._common import median, ratio
 def wire_contacts(n: int) -> list[dict[str, Any]]:
     """``n`` contacts as the emulator's wire dicts (two with tags and meta, like real ones)."""
     rows = seeded_contacts(
-        n, name_prefix="Contact", tags=["vip", "fr"], taken=lambda _: False,
-        start=2_000_000_000, end_ms=1_780_000_000_000,
+        n,
+        name_prefix="Contact",
+        tags=["vip", "fr"],
+        taken=lambda _: False,
+        start=2_000_000_000,
+        end_ms=1_780_000_000_000,
     )
     out = [row.to_wire() for row in rows]
     for row in out[::2]:

@@ -114,8 +114,10 @@ async def run_throughput(quick: bool) -> dict[str, Any]:
                     raise RuntimeError(f"{name} send run did not accept everything: {counts}")
                 walls[name].append(wall)
                 cpus[name].append(cpu)
-            log(f"  send-throughput rep {rep + 1}: raw {walls['raw'][-1]:.2f} s, "
-                f"sdk {walls['sdk'][-1]:.2f} s")
+            log(
+                f"  send-throughput rep {rep + 1}: raw {walls['raw'][-1]:.2f} s, "
+                f"sdk {walls['sdk'][-1]:.2f} s"
+            )
     paired = [ratio(s, r) for s, r in zip(walls["sdk"], walls["raw"], strict=True)]
     paired_cpu = [ratio(s, r) for s, r in zip(cpus["sdk"], cpus["raw"], strict=True)]
     result: dict[str, Any] = {

@@ -134,7 +134,8 @@ async def drive(server: Server, duration: float) -> dict[str, Any]:
     samples.append(sample("client closed"))
     server.command("faults off")
     checked = verify(
-        log_file.rows(), server.command("sends")["sent"],
+        log_file.rows(),
+        server.command("sends")["sent"],
         server.command("contacts +1666")["contacts"],
     )
     log_file.close()
@@ -142,8 +143,12 @@ async def drive(server: Server, duration: float) -> dict[str, Any]:
 
 
 def _result(
-    load: Load, ops: Ops, server: Server, elapsed: float,
-    samples: list[dict[str, Any]], checked: dict[str, Any],
+    load: Load,
+    ops: Ops,
+    server: Server,
+    elapsed: float,
+    samples: list[dict[str, Any]],
+    checked: dict[str, Any],
 ) -> dict[str, Any]:
     soak = server.command("soak")
     calls = sum(load.per_task)
@@ -172,14 +177,15 @@ def _result(
         "hangs": load.hangs,
         "latency": {name: h.summary() for name, h in load.latency.items()},
         "calls_per_task": {
-            "min": min(load.per_task), "median": statistics.median(load.per_task),
+            "min": min(load.per_task),
+            "median": statistics.median(load.per_task),
             "max": max(load.per_task),
         },
         "records": checked,
         "samples": samples,
         "flat": flat,
         "target": "record and outcomes agree; RSS and fds flat; no hang, no foreign error, "
-                  "no starved task",
+        "no starved task",
         "target_met": verdict,
     }
 
@@ -190,9 +196,11 @@ def _flatness(samples: list[dict[str, Any]]) -> dict[str, Any]:
     rss_growth = end["rss_mb"] - quarter["rss_mb"]
     fds_growth = end["open_fds"] - quarter["open_fds"]
     return {
-        "rss_mb_at_25pct": quarter["rss_mb"], "rss_mb_at_end": end["rss_mb"],
+        "rss_mb_at_25pct": quarter["rss_mb"],
+        "rss_mb_at_end": end["rss_mb"],
         "rss_growth_mb": round(rss_growth, 2),
-        "fds_at_25pct": quarter["open_fds"], "fds_at_end": end["open_fds"],
+        "fds_at_25pct": quarter["open_fds"],
+        "fds_at_end": end["open_fds"],
         "fds_growth": fds_growth,
         "rule": f"growth from 25 % to the end <= {RSS_FLAT_MB} MB and <= {FDS_FLAT} fds",
         "flat": rss_growth <= RSS_FLAT_MB and fds_growth <= FDS_FLAT,
@@ -203,6 +211,8 @@ async def run(quick: bool) -> dict[str, Any]:
     duration = 20.0 if quick else 120.0
     with Server(seed=5000, ids=5000, groups=20, job_rate=20000.0, job_start_delay=0.01) as server:
         result = await drive(server, duration)
-    log(f"  soak: {result['sdk_calls']} calls, errors {result['errors_by_class']}, "
-        f"records agree {result['records']['agree']}, flat {result['flat']['flat']}")
+    log(
+        f"  soak: {result['sdk_calls']} calls, errors {result['errors_by_class']}, "
+        f"records agree {result['records']['agree']}, flat {result['flat']['flat']}"
+    )
     return result

@@ -93,8 +93,6 @@ BatchSource = Union[Iterable[BatchInput[M]], AsyncIterable[BatchInput[M]]]  # no
 _Item = tuple[int, Union[Hashable, None], M, Union[Commit, None]]  # noqa: UP007
 
 
-
-
 class BatchSender(Generic[M, R]):
     """Sends messages through ``send`` with bounded concurrency.
 
@@ -487,7 +485,10 @@ class BatchStream(Generic[M, R]):
         else:
             message_id = getattr(reply, "id", None)
             outcome = SendOutcome(
-                index, key, OutcomeStatus.ACCEPTED, message=reply,
+                index,
+                key,
+                OutcomeStatus.ACCEPTED,
+                message=reply,
                 message_id=None if message_id is None else str(message_id),
             )
         finally:
@@ -515,9 +516,7 @@ class BatchStream(Generic[M, R]):
                 await anyio.sleep(wait)
             attempt += 1
 
-    def _withdrawn(
-        self, index: int, key: Hashable | None, window: SendWindow
-    ) -> SendOutcome[R]:
+    def _withdrawn(self, index: int, key: Hashable | None, window: SendWindow) -> SendOutcome[R]:
         """A stop withdrew a queued request: not attempted, unless an earlier one
         of this input's (a ``send`` that makes several calls) may have been taken."""
         if not window.may_be_processed:
@@ -584,8 +583,10 @@ def _recorded(journal: Journal, outcome: SendOutcome[R]) -> SendOutcome[R]:
 
 # Statuses that count as a request having been made (for the rate).
 _REQUESTED = (
-    OutcomeStatus.ACCEPTED, OutcomeStatus.REJECTED,
-    OutcomeStatus.UNKNOWN, OutcomeStatus.FAILED_NOT_SENT,
+    OutcomeStatus.ACCEPTED,
+    OutcomeStatus.REJECTED,
+    OutcomeStatus.UNKNOWN,
+    OutcomeStatus.FAILED_NOT_SENT,
 )
 # Earlier states that a resume reports instead of sending again.
 _KNOWN_AFTER_RESUME = frozenset(

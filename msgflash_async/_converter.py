@@ -225,6 +225,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(Secret, lambda secret: secret.reveal())
     converter.register_structure_hook(dt.datetime, parse_datetime)
     converter.register_unstructure_hook(dt.datetime, format_datetime)
+
     # The field types of nearly every model, hooked directly (hot path).
     # ``X | None`` fields, in nearly every model: straight to X's hook, not
     # through cattrs' generic Optional dispatch (a lookup per field per object).
@@ -233,12 +234,8 @@ def configure_converter(converter: cattrs.Converter) -> None:
         return _optional(converter.get_structure_hook(inner), inner)
 
     converter.register_structure_hook_factory(_is_optional, optional_factory)
-    converter.register_structure_hook_func(
-        lambda tp: tp == tuple[str, ...], _structure_str_tuple
-    )
-    converter.register_structure_hook_func(
-        lambda tp: tp == dict[str, Any], _structure_object
-    )
+    converter.register_structure_hook_func(lambda tp: tp == tuple[str, ...], _structure_str_tuple)
+    converter.register_structure_hook_func(lambda tp: tp == dict[str, Any], _structure_object)
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
         generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
@@ -263,9 +260,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
 
 def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
     """A new converter configured for the API (unknown keys are ignored)."""
-    converter = cattrs.Converter(
-        forbid_extra_keys=False, detailed_validation=detailed_validation
-    )
+    converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed_validation)
     configure_converter(converter)
     return converter
 
@@ -313,9 +308,7 @@ def _first_failure(exc: BaseException) -> tuple[str, str]:
     path: list[str] = []
     while isinstance(exc, cattrs.BaseValidationError) and exc.exceptions:
         inner = exc.exceptions[0]
-        note = next(
-            (n for n in getattr(inner, "__notes__", []) if isinstance(n, str)), ""
-        )
+        note = next((n for n in getattr(inner, "__notes__", []) if isinstance(n, str)), "")
         key = _key_from_note(note)
         if key:
             path.append(key)

@@ -62,7 +62,7 @@ def _until(deadline: float) -> AbstractContextManager[anyio.CancelScope]:
 
 def split(ids: Sequence[str], size: int) -> list[Sequence[str]]:
     """``ids`` in consecutive chunks of at most ``size``."""
-    return [ids[start:start + size] for start in range(0, len(ids), size)]
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 @attrs.frozen
@@ -154,8 +154,9 @@ class JobHandle(Generic[R_co]):
             return BulkJobStatus.CANCELLED if cancelled else BulkJobStatus.FAILED
         if self.done:
             return BulkJobStatus.DONE
-        started = any(p.done or (p.job and p.job.status is not BulkJobStatus.PENDING)
-                      for p in self._parts)
+        started = any(
+            p.done or (p.job and p.job.status is not BulkJobStatus.PENDING) for p in self._parts
+        )
         return BulkJobStatus.PROCESSING if started else BulkJobStatus.PENDING
 
     def snapshot(self) -> BulkProgress:

@@ -212,7 +212,7 @@ class Journal:
             raise OSError(f"journal {self.path} is closed")
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         os.fsync(self._fd)
 
     async def aclose(self) -> None:

@@ -57,8 +57,7 @@ _UNRESERVED: Final = re.compile(r"[A-Za-z0-9._~-]+")
 def user_agent(aiohttp_version: str) -> str:
     """``msgflash-async/0.1.0 Python/3.11.7 aiohttp/3.10.0``."""
     return (
-        f"msgflash-async/{__version__} Python/{platform.python_version()} "
-        f"aiohttp/{aiohttp_version}"
+        f"msgflash-async/{__version__} Python/{platform.python_version()} aiohttp/{aiohttp_version}"
     )
 
 
@@ -79,11 +78,13 @@ class RequestHeaders(dict[str, str]):
 
 def build_headers(api_key: Secret, team_id: Secret | None, agent: str) -> RequestHeaders:
     """Headers sent on every call: ``x-api-key`` (never Authorization), team id, JSON."""
-    headers = RequestHeaders({
-        "x-api-key": api_key.reveal(),
-        "Accept": "application/json",
-        "User-Agent": agent,
-    })
+    headers = RequestHeaders(
+        {
+            "x-api-key": api_key.reveal(),
+            "Accept": "application/json",
+            "User-Agent": agent,
+        }
+    )
     if team_id is not None:
         headers["X-Team-Id"] = team_id.reveal()
     return headers
@@ -162,7 +163,8 @@ def decipher(
         ) from None
     if not isinstance(payload, dict) or "data" not in payload:
         raise DecodeError(
-            f"{method} {path}: success answer has no 'data' envelope", model="envelope",
+            f"{method} {path}: success answer has no 'data' envelope",
+            model="envelope",
             field="data",
         )
     return payload["data"]
@@ -177,7 +179,12 @@ def error_from_response(
         message = f"HTTP {status}" + (f": {_snippet(body)}" if body else "")
     cls = error_class_for(status, code)
     return cls(
-        message, status=status, code=code, details=details, method=method, path=path,
+        message,
+        status=status,
+        code=code,
+        details=details,
+        method=method,
+        path=path,
         headers=headers,
     )
 
@@ -250,6 +257,8 @@ def should_retry(error: MsgFlashError, *, idempotent: bool) -> bool:
         return False
     if isinstance(error, TransportError):
         return True
-    return isinstance(error, APIError) and error.status in _RETRY_STATUSES and (
-        error.code is None or not error.code.endswith("_QUOTA_EXCEEDED")
+    return (
+        isinstance(error, APIError)
+        and error.status in _RETRY_STATUSES
+        and (error.code is None or not error.code.endswith("_QUOTA_EXCEEDED"))
     )

@@ -158,7 +158,9 @@ class Session:
         """Send one logical call, retrying where that cannot duplicate an effect."""
         http = self._client()
         call = _Call(
-            method, path, params,
+            method,
+            path,
+            params,
             body=None if json is None else _encode(json),
             idempotent=is_idempotent(method) if idempotent is None else idempotent,
         )
@@ -226,8 +228,13 @@ class Session:
         status: int | str = "error"
         try:
             async with http.request(
-                method, url, params=call.params, data=call.body, headers=headers,
-                timeout=self._timeout, trace_request_ctx=mark,
+                method,
+                url,
+                params=call.params,
+                data=call.body,
+                headers=headers,
+                timeout=self._timeout,
+                trace_request_ctx=mark,
                 # A redirect would carry x-api-key to wherever it points (aiohttp
                 # strips only Authorization), and replay a POST there.
                 allow_redirects=False,
@@ -243,7 +250,11 @@ class Session:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %s (attempt %d, %.1f ms)",
-                    method, path, status, attempt, (loop.time() - started) * 1000,
+                    method,
+                    path,
+                    status,
+                    attempt,
+                    (loop.time() - started) * 1000,
                 )
         data = decipher(status, reply_headers, raw, method=method, path=path)
         return Response(status, data)

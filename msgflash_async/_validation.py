@@ -60,9 +60,7 @@ def check_text(value: Any, field: str, *, max_length: int | None = None) -> str:
     if not isinstance(value, str) or not value:
         raise ValidationError(f"expected a non-empty string, got {value!r}", field=field)
     if max_length is not None and len(value) > max_length:
-        raise ValidationError(
-            f"at most {max_length} characters, got {len(value)}", field=field
-        )
+        raise ValidationError(f"at most {max_length} characters, got {len(value)}", field=field)
     return value
 
 
@@ -78,8 +76,9 @@ def check_limit(value: int | None, maximum: int, field: str = "limit") -> int | 
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ValidationError(f"expected an integer from 1 to {maximum}, got {value!r}",
-                              field=field)
+        raise ValidationError(
+            f"expected an integer from 1 to {maximum}, got {value!r}", field=field
+        )
     return value
 
 
@@ -97,8 +96,7 @@ def check_ids(
         raise ValidationError("expected at least one id", field=field)
     for index, item in enumerate(ids):
         if not isinstance(item, str) or not item:
-            raise ValidationError(f"item {index} is not a non-empty string: {item!r}",
-                                  field=field)
+            raise ValidationError(f"item {index} is not a non-empty string: {item!r}", field=field)
     if max_items is not None and len(ids) > max_items:
         raise ValidationError(f"at most {max_items} ids per call, got {len(ids)}", field=field)
     return ids

@@ -101,4 +101,3 @@ class SendWindow:
 current_window: ContextVar[SendWindow | None] = ContextVar(
     "msgflash_async_send_window", default=None
 )
-

@@ -94,7 +94,7 @@ def parse_placeholders(body: str) -> tuple[Placeholder, ...]:
 
 def custom_key(key: str) -> str:
     """A ``variables`` key as the ``custom.*`` name it fills (prefix optional)."""
-    return key[len(CUSTOM_PREFIX):] if key.startswith(CUSTOM_PREFIX) else key
+    return key[len(CUSTOM_PREFIX) :] if key.startswith(CUSTOM_PREFIX) else key
 
 
 @frozen

@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+from redis_server import run_redis_server
 
 from msgflash_async import MsgFlashClient
 from msgflash_async._exceptions import MsgFlashError
@@ -319,3 +320,22 @@ async def client(emu: Emulator) -> AsyncIterator[MsgFlashClient]:
     """A client on ``emu`` with client-side limiting off."""
     async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real ``redis-server`` of the suite's own (see tests/redis_server.py)."""
+    with run_redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Any]:
+    """An asyncio Redis client on a flushed database, closed after the test."""
+    redis_asyncio = pytest.importorskip("redis.asyncio", reason="pip install -e '.[redis]'")
+    client = redis_asyncio.Redis.from_url(redis_url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()

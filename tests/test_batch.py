@@ -281,12 +281,14 @@ def test_classify_error() -> None:
 async def test_resume_sends_only_the_remainder(tmp_path: Path) -> None:
     journal = tmp_path / "batch.jsonl"
     inputs = msgs(60)
-    first = Stub({
-        3: lambda: ConnectionLostError("lost"),
-        5: bad_number,
-        7: lambda: ConnectError("refused"),
-        20: quota,
-    })
+    first = Stub(
+        {
+            3: lambda: ConnectionLostError("lost"),
+            5: bad_number,
+            7: lambda: ConnectError("refused"),
+            20: quota,
+        }
+    )
     report = await BatchSender(first, concurrency=1, journal=journal).run(inputs)
     assert report.stop_reason == "MONTHLY_OUTBOUND_QUOTA_EXCEEDED"
     assert sorted(first.calls) == list(range(21))
@@ -423,15 +425,17 @@ async def test_body_exception_propagates_unwrapped() -> None:
 async def test_progress_counts_add_up() -> None:
     seen: list[BatchProgress] = []
     fail = {2: bad_number, 4: lambda: ConnectionLostError("lost"), 30: quota}
-    sender = BatchSender(
-        Stub(fail), concurrency=4, on_progress=seen.append, progress_interval=0
-    )
+    sender = BatchSender(Stub(fail), concurrency=4, on_progress=seen.append, progress_interval=0)
     report = await sender.run(msgs(50))
     assert len(seen) >= 50
     for snapshot in seen:
         parts = (
-            snapshot.accepted + snapshot.rejected + snapshot.unknown
-            + snapshot.failed_not_sent + snapshot.not_attempted + snapshot.skipped
+            snapshot.accepted
+            + snapshot.rejected
+            + snapshot.unknown
+            + snapshot.failed_not_sent
+            + snapshot.not_attempted
+            + snapshot.skipped
         )
         assert parts == snapshot.done
     assert [s.done for s in seen] == sorted(s.done for s in seen)

@@ -24,8 +24,6 @@ pytestmark = pytest.mark.anyio
 FAST = 0.02
 
 
-
-
 async def test_job_progress_then_cancel(emu: Emulator, client: MsgFlashClient) -> None:
     emu.settings.job_rate = 200.0  # 1000 ids take 5 s: time to watch and cancel
     ids = emu.seed_contacts(1000)
@@ -134,9 +132,7 @@ async def test_rebuilt_handle_of_a_split_operation_merges(
     two = await client.groups.add_members(group_id, ids[100:], poll_interval=FAST).submit()
     await two
     handle = client.bulk_jobs.handle(*one.job_ids, *two.job_ids, poll_interval=FAST)
-    assert await handle == AddMembersResult(
-        added=250, already_in_group=50, not_found=0, total=300
-    )
+    assert await handle == AddMembersResult(added=250, already_in_group=50, not_found=0, total=300)
 
 
 async def test_handle_refuses_bad_arguments(client: MsgFlashClient) -> None:

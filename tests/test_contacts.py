@@ -18,8 +18,6 @@ FAST = 0.02  # poll interval for tests
 DEAD_URL = "http://127.0.0.1:9"  # nothing listens: any request would fail to connect
 
 
-
-
 def queries(emu: Emulator, path: str) -> list[dict[str, list[str]]]:
     return [parse_qs(r.query) for r in emu.requests if r.path == path and r.method == "GET"]
 

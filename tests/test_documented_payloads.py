@@ -165,13 +165,15 @@ def test_job_object_and_unknown_status_is_kept() -> None:
 
 def test_documented_error_envelopes() -> None:
     body = (
-        b'{"error": {"code": "VALIDATION_ERROR", "message": "Invalid request data",'
-        b' "details": []}}'
+        b'{"error": {"code": "VALIDATION_ERROR", "message": "Invalid request data", "details": []}}'
     )
     error = error_from_response(400, {}, body, method="POST", path="/api/v1/contacts")
     assert isinstance(error, ServerValidationError)
     assert (error.status, error.code, error.message, error.details) == (
-        400, "VALIDATION_ERROR", "Invalid request data", []
+        400,
+        "VALIDATION_ERROR",
+        "Invalid request data",
+        [],
     )
     assert (error.method, error.path) == ("POST", "/api/v1/contacts")
 
@@ -179,7 +181,9 @@ def test_documented_error_envelopes() -> None:
     error = error_from_response(429, {}, body, method="GET", path="/api/v1/contacts")
     assert isinstance(error, RateLimitError)
     assert (error.code, error.message, error.details) == (
-        "API_RATE_LIMIT_EXCEEDED", "Too many API requests", None
+        "API_RATE_LIMIT_EXCEEDED",
+        "Too many API requests",
+        None,
     )
 
 
@@ -187,8 +191,11 @@ def test_documented_success_envelopes() -> None:
     single = decipher(200, {}, b'{"data": {"id": "c1"}}', method="GET", path="/x")
     simple = decipher(200, {}, b'{"data": [{"id": "a"}, {"id": "b"}]}', method="GET", path="/x")
     paged = decipher(
-        200, {}, b'{"data": {"contacts": [], "nextCursor": null, "hasMore": false}}',
-        method="GET", path="/x",
+        200,
+        {},
+        b'{"data": {"contacts": [], "nextCursor": null, "hasMore": false}}',
+        method="GET",
+        path="/x",
     )
     assert single == {"id": "c1"}
     assert simple == [{"id": "a"}, {"id": "b"}]

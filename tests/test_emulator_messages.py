@@ -89,7 +89,10 @@ async def test_send_answers_the_full_queued_message(emu: Emulator, http: Any) ->
     assert message["direction"] == "outbound"
     assert message["providerMessageId"].startswith("BAE5")
     assert message["meta"]["workerSafety"] == {
-        "decision": "allow", "riskLevel": "low", "state": "stable", "score": 72,
+        "decision": "allow",
+        "riskLevel": "low",
+        "state": "stable",
+        "score": 72,
     }
     assert message["createdAt"].endswith("Z")
 
@@ -99,8 +102,14 @@ BUTTON_KINDS = [
     {"type": "url", "displayText": "Open", "url": "https://example.com"},
     {"type": "call", "displayText": "Call", "phoneNumber": "+33612345678"},
     {"type": "copy", "displayText": "Copy", "copyCode": "dGV4dA=="},
-    {"type": "pix", "displayText": "Pay", "currency": "BRL", "name": "Shop",
-     "keyType": "EMAIL", "key": "pay@example.com"},
+    {
+        "type": "pix",
+        "displayText": "Pay",
+        "currency": "BRL",
+        "name": "Shop",
+        "keyType": "EMAIL",
+        "key": "pay@example.com",
+    },
 ]
 
 TYPED_BODIES: list[dict[str, Any]] = [
@@ -111,8 +120,10 @@ TYPED_BODIES: list[dict[str, Any]] = [
     {"type": "voice_note", "mediaUrl": "https://x.test/a.ogg"},
     {"type": "document", "mediaUrl": "https://x.test/a.pdf", "text": "the doc"},
     {"type": "location", "latitude": 48.85, "longitude": 2.35, "locationName": "Paris"},
-    *({"type": "buttons", "title": "T", "description": "D", "footer": "F", "buttons": [b]}
-      for b in BUTTON_KINDS),
+    *(
+        {"type": "buttons", "title": "T", "description": "D", "footer": "F", "buttons": [b]}
+        for b in BUTTON_KINDS
+    ),
     {"type": "buttons", "title": "T", "description": "D", "buttons": BUTTON_KINDS[:2]},
 ]
 
@@ -121,8 +132,9 @@ TYPED_BODIES: list[dict[str, Any]] = [
 async def test_every_message_type_is_accepted(
     emu: Emulator, http: Any, content: dict[str, Any]
 ) -> None:
-    status, reply = await call(http, "POST", SEND, {"instanceId": emu.instance_id, "to": TO,
-                                                    **content})
+    status, reply = await call(
+        http, "POST", SEND, {"instanceId": emu.instance_id, "to": TO, **content}
+    )
     assert status == 200, reply
     assert reply["data"]["type"] == content["type"]
     assert reply["data"]["mediaUrl"] == content.get("mediaUrl")
@@ -148,8 +160,10 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("neither type nor templateId", {"type": None}, "type"),
     ("unknown type", {"type": "sticker"}, "type"),
     ("text without text", {"text": None}, "text"),
-    *((f"{kind} without mediaUrl", {"type": kind, "text": None}, "mediaUrl")
-      for kind in ("image", "video", "audio", "voice_note", "document")),
+    *(
+        (f"{kind} without mediaUrl", {"type": kind, "text": None}, "mediaUrl")
+        for kind in ("image", "video", "audio", "voice_note", "document")
+    ),
     ("mediaUrl not http", {"type": "image", "mediaUrl": "ftp://x/a.png"}, "mediaUrl"),
     ("no latitude", {"type": "location", "longitude": 2.0}, "latitude"),
     ("latitude as text", {"type": "location", "latitude": "48", "longitude": 2.0}, "latitude"),
@@ -158,19 +172,26 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("longitude < -180", {"type": "location", "latitude": 1, "longitude": -181}, "longitude"),
     ("contact without contactId", {"type": "contact"}, "contactId"),
     ("buttons without title", {**BUTTONS, "title": None, "buttons": BUTTON_KINDS[:1]}, "title"),
-    ("buttons without description",
-     {**BUTTONS, "description": None, "buttons": BUTTON_KINDS[:1]}, "description"),
+    (
+        "buttons without description",
+        {**BUTTONS, "description": None, "buttons": BUTTON_KINDS[:1]},
+        "description",
+    ),
     ("no buttons", {**BUTTONS, "buttons": []}, "buttons"),
     ("three buttons", {**BUTTONS, "buttons": BUTTON_KINDS[:3]}, "buttons"),
-    ("button kind", {**BUTTONS, "buttons": [{"type": "x", "displayText": "a"}]},
-     "buttons[0].type"),
+    ("button kind", {**BUTTONS, "buttons": [{"type": "x", "displayText": "a"}]}, "buttons[0].type"),
     ("button text", {**BUTTONS, "buttons": [{"type": "reply"}]}, "buttons[0].displayText"),
-    ("url button", {**BUTTONS, "buttons": [{"type": "url", "displayText": "a"}]},
-     "buttons[0].url"),
-    ("call button", {**BUTTONS, "buttons": [{"type": "call", "displayText": "a"}]},
-     "buttons[0].phoneNumber"),
-    ("copy button", {**BUTTONS, "buttons": [{"type": "copy", "displayText": "a"}]},
-     "buttons[0].copyCode"),
+    ("url button", {**BUTTONS, "buttons": [{"type": "url", "displayText": "a"}]}, "buttons[0].url"),
+    (
+        "call button",
+        {**BUTTONS, "buttons": [{"type": "call", "displayText": "a"}]},
+        "buttons[0].phoneNumber",
+    ),
+    (
+        "copy button",
+        {**BUTTONS, "buttons": [{"type": "copy", "displayText": "a"}]},
+        "buttons[0].copyCode",
+    ),
     ("pix button", {**BUTTONS, "buttons": [{**BUTTON_KINDS[4], "key": ""}]}, "buttons[0].key"),
     ("variables not an object", {"variables": ["a"]}, "variables"),
 ]
@@ -213,12 +234,18 @@ async def test_lookups_fail_with_not_found_or_bad_request(emu: Emulator, http: A
 async def test_template_send_renders_all_four_namespaces(emu: Emulator, http: Any) -> None:
     contact_id = await make_contact(http, meta={"city": "Lyon"})
     template_id = emu.seed_template(
-        "all", "Hi {{contact.firstName}} of {{contact.city}} ({{contact.phone}}), "
+        "all",
+        "Hi {{contact.firstName}} of {{contact.city}} ({{contact.phone}}), "
         "{{user.name}} <{{user.email}}> on {{instance.name}} {{instance.waNumber}}: "
         "{{custom.code}} {{ custom.app }}",
     )
-    body = {"instanceId": emu.instance_id, "to": TO, "templateId": template_id,
-            "contactId": contact_id, "variables": {"code": 1234, "custom.app": "Shop"}}
+    body = {
+        "instanceId": emu.instance_id,
+        "to": TO,
+        "templateId": template_id,
+        "contactId": contact_id,
+        "variables": {"code": 1234, "custom.app": "Shop"},
+    }
     status, reply = await call(http, "POST", SEND, body)
     assert status == 200, reply
     instance = emu.workspace().instances[emu.instance_id]
@@ -231,10 +258,15 @@ async def test_template_send_renders_all_four_namespaces(emu: Emulator, http: An
 
 
 async def test_media_template_sends_its_media(emu: Emulator, http: Any) -> None:
-    template_id = emu.seed_template("pic", "For {{custom.name}}", type="image",
-                                    media_url="https://x.test/a.png")
-    body = {"instanceId": emu.instance_id, "to": TO, "templateId": template_id,
-            "variables": {"name": "Bo"}}
+    template_id = emu.seed_template(
+        "pic", "For {{custom.name}}", type="image", media_url="https://x.test/a.png"
+    )
+    body = {
+        "instanceId": emu.instance_id,
+        "to": TO,
+        "templateId": template_id,
+        "variables": {"name": "Bo"},
+    }
     status, reply = await call(http, "POST", SEND, body)
     assert status == 200
     assert (reply["data"]["type"], reply["data"]["mediaUrl"]) == ("image", "https://x.test/a.png")
@@ -255,8 +287,12 @@ async def test_contact_placeholders_need_a_known_contact(
 
 async def test_missing_custom_variables_are_listed(emu: Emulator, http: Any) -> None:
     template_id = emu.seed_template("code", "{{custom.code}} / {{custom.app}} / {{custom.code}}")
-    body = {"instanceId": emu.instance_id, "to": TO, "templateId": template_id,
-            "variables": {"app": "x"}}
+    body = {
+        "instanceId": emu.instance_id,
+        "to": TO,
+        "templateId": template_id,
+        "variables": {"app": "x"},
+    }
     status, reply = await call(http, "POST", SEND, body)
     assert (status, reply["error"]["code"]) == (400, "TEMPLATE_VARIABLES_MISSING")
     assert error_fields(reply) == {"custom.code"}
@@ -319,21 +355,25 @@ async def test_lifecycle_publishes_each_step_without_polling(emu: Emulator, http
     for workspace, payload in seen:
         assert workspace is emu.workspace()
         by_message.setdefault(payload["messageId"], []).append(payload["event"])
-    assert by_message[first["data"]["id"]] == ["message.sent", "message.delivered",
-                                               "message.read"]
+    assert by_message[first["data"]["id"]] == ["message.sent", "message.delivered", "message.read"]
     assert by_message[second["data"]["id"]] == ["message.sent", "message.delivered"]
     last = seen[-1][1]
-    assert set(last) == {"event", "instanceId", "messageId", "providerMessageId", "to",
-                         "status", "timestamp"}
+    assert set(last) == {
+        "event",
+        "instanceId",
+        "messageId",
+        "providerMessageId",
+        "to",
+        "status",
+        "timestamp",
+    }
     _, got = await call(http, "GET", f"{MESSAGES}/{first['data']['id']}")
     assert got["data"]["status"] == "read"
     assert got["data"]["updatedAt"] >= got["data"]["createdAt"]
     assert emu.messages_in_flight == 0
 
 
-async def test_switching_to_instant_finishes_messages_in_flight(
-    emu: Emulator, http: Any
-) -> None:
+async def test_switching_to_instant_finishes_messages_in_flight(emu: Emulator, http: Any) -> None:
     emu.settings.message_step = 0.02
     _, reply = await call(http, "POST", SEND, text_body(emu))
     emu.settings.message_step = None
@@ -374,9 +414,14 @@ def _in(seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    (None, "is required"), ("tomorrow", "ISO 8601"), ("2020-01-01T00:00:00Z", "future"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "is required"),
+        ("tomorrow", "ISO 8601"),
+        ("2020-01-01T00:00:00Z", "future"),
+    ],
+)
 async def test_schedule_needs_a_future_iso_time(
     emu: Emulator, http: Any, value: str | None, message: str
 ) -> None:
@@ -436,8 +481,9 @@ async def test_list_is_newest_first_with_cursor_and_filters(emu: Emulator, http:
     assert [m["id"] for m in failed["data"]["messages"]] == [ids[5]]
 
 
-@pytest.mark.parametrize("params", [{"limit": "101"}, {"limit": "0"}, {"status": "lost"},
-                                    {"cursor": "garbage"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": "101"}, {"limit": "0"}, {"status": "lost"}, {"cursor": "garbage"}]
+)
 async def test_list_rejects_bad_queries(http: Any, params: dict[str, str]) -> None:
     status, reply = await call(http, "GET", MESSAGES, params=params)
     assert (status, reply["error"]["code"]) == (400, "VALIDATION_ERROR")
@@ -477,12 +523,18 @@ async def test_sent_messages_record_and_duplicates(emu: Emulator, http: Any) -> 
 async def test_inbound_message_is_received(emu: Emulator, http: Any) -> None:
     message_id = emu.simulate_inbound("+15550006666", "hello there")
     [event] = emu.events.payloads("message.received")
-    assert (event["messageId"], event["from"], event["body"]) == (message_id, "+15550006666",
-                                                                  "hello there")
+    assert (event["messageId"], event["from"], event["body"]) == (
+        message_id,
+        "+15550006666",
+        "hello there",
+    )
     _, listed = await call(http, "GET", MESSAGES)
     [item] = listed["data"]["messages"]
-    assert (item["direction"], item["status"], item["from"]) == ("inbound", "received",
-                                                                 "+15550006666")
+    assert (item["direction"], item["status"], item["from"]) == (
+        "inbound",
+        "received",
+        "+15550006666",
+    )
     assert emu.sent_count == 0
 
 
@@ -509,13 +561,16 @@ async def test_template_crud(http: Any) -> None:
     assert (await call(http, "GET", path))[0] == 404
 
 
-@pytest.mark.parametrize(("body", "fields"), [
-    ({"type": "text", "body": "x"}, {"name"}),
-    ({"name": "n", "body": "x"}, {"type"}),
-    ({"name": "n", "type": "sticker"}, {"type"}),
-    ({"name": "n", "type": "text"}, {"body"}),
-    ({"name": "n", "type": "video", "body": "caption"}, {"mediaUrl"}),
-])
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"type": "text", "body": "x"}, {"name"}),
+        ({"name": "n", "body": "x"}, {"type"}),
+        ({"name": "n", "type": "sticker"}, {"type"}),
+        ({"name": "n", "type": "text"}, {"body"}),
+        ({"name": "n", "type": "video", "body": "caption"}, {"mediaUrl"}),
+    ],
+)
 async def test_template_create_validation(
     http: Any, body: dict[str, Any], fields: set[str]
 ) -> None:
@@ -528,7 +583,11 @@ async def test_template_list_pages(emu: Emulator, http: Any) -> None:
     ids = [emu.seed_template(f"t{i}", "x") for i in range(25)]
     _, first = await call(http, "GET", TEMPLATES)
     assert {k: first["data"][k] for k in ("total", "page", "limit", "totalPages")} == {
-        "total": 25, "page": 1, "limit": 20, "totalPages": 2}
+        "total": 25,
+        "page": 1,
+        "limit": 20,
+        "totalPages": 2,
+    }
     got = []
     for page in (1, 2, 3):
         _, reply = await call(http, "GET", TEMPLATES, params={"page": str(page), "limit": "10"})
@@ -544,9 +603,12 @@ async def test_template_preview(emu: Emulator, http: Any) -> None:
     path = f"{TEMPLATES}/{template_id}/preview"
     body = {"instanceId": emu.instance_id, "contactId": contact_id, "variables": {"a": "1"}}
     _, full = await call(http, "POST", path, body)
-    assert full["data"] == {"rendered": "Ada Main instance 1", "missingVariables": [],
-                            "variables": ["contact.firstName", "instance.name", "custom.a"],
-                            "valid": True}
+    assert full["data"] == {
+        "rendered": "Ada Main instance 1",
+        "missingVariables": [],
+        "variables": ["contact.firstName", "instance.name", "custom.a"],
+        "valid": True,
+    }
     async with http.post(path) as response:  # no body at all
         empty = await response.json()
     assert empty["data"]["rendered"] == "{{contact.firstName}} {{instance.name}} {{custom.a}}"
@@ -563,13 +625,25 @@ async def test_instances_read_routes(emu: Emulator, http: Any) -> None:
     offline = emu.add_instance("Offline", status="disconnected", wa_number="+15550007777")
     _, listed = await call(http, "GET", INSTANCES)
     assert [i["id"] for i in listed["data"]] == [emu.instance_id, offline]
-    assert set(listed["data"][1]) == {"id", "name", "waNumber", "status", "webhook", "meta",
-                                      "deletedAt", "createdAt", "updatedAt"}
+    assert set(listed["data"][1]) == {
+        "id",
+        "name",
+        "waNumber",
+        "status",
+        "webhook",
+        "meta",
+        "deletedAt",
+        "createdAt",
+        "updatedAt",
+    }
     _, got = await call(http, "GET", f"{INSTANCES}/{offline}")
     assert (got["data"]["waNumber"], got["data"]["status"]) == ("+15550007777", "disconnected")
     _, state = await call(http, "GET", f"{INSTANCES}/{emu.instance_id}/state")
-    assert state["data"] == {"instanceId": emu.instance_id, "status": "connected",
-                             "providerState": "open"}
+    assert state["data"] == {
+        "instanceId": emu.instance_id,
+        "status": "connected",
+        "providerState": "open",
+    }
     _, state = await call(http, "GET", f"{INSTANCES}/{offline}/state")
     assert state["data"]["providerState"] == "close"
     await call(http, "POST", SEND, text_body(emu))
@@ -586,7 +660,9 @@ async def test_instance_status_changes_publish_events(emu: Emulator) -> None:
     emu.set_instance_status(emu.instance_id, "connected")
     events = emu.events.payloads()
     assert [(e["event"], e["status"]) for e in events] == [
-        ("instance.disconnected", "disconnected"), ("instance.connected", "connected")]
+        ("instance.disconnected", "disconnected"),
+        ("instance.connected", "connected"),
+    ]
     assert all(e["instanceId"] == emu.instance_id and e["timestamp"] for e in events)
     with pytest.raises(KeyError):
         emu.set_instance_status("nope", "connected")

@@ -48,8 +48,12 @@ def phones(count: int) -> list[str]:
 
 @pytest.fixture
 def worker(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    for name in ("MSGFLASH_API_KEY", "MSGFLASH_BASE_URL", "MSGFLASH_TEAM_ID",
-                 "MSGFLASH_INSTANCE_ID"):
+    for name in (
+        "MSGFLASH_API_KEY",
+        "MSGFLASH_BASE_URL",
+        "MSGFLASH_TEAM_ID",
+        "MSGFLASH_INSTANCE_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     return load_worker()
 

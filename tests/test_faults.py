@@ -36,7 +36,9 @@ def _client(emu: Emulator, **options: object) -> MsgFlashClient:
     options.setdefault("retry", FAST_RETRY)
     options.setdefault("rate_limit", None)
     return MsgFlashClient(
-        emu.api_key, base_url=emu.base_url, **options  # type: ignore[arg-type]
+        emu.api_key,
+        base_url=emu.base_url,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -163,9 +165,7 @@ async def test_post_create_is_never_repeated_after_a_drop(
     client: MsgFlashClient, msgflash_emulator: Emulator, after_handler: bool
 ) -> None:
     await client.contacts.list(limit=1)  # warm a keep-alive connection first
-    msgflash_emulator.faults.add(
-        Fault.drop(after_handler=after_handler), method="POST", times=None
-    )
+    msgflash_emulator.faults.add(Fault.drop(after_handler=after_handler), method="POST", times=None)
     with pytest.raises(exc.ConnectionLostError) as info:
         await client.contacts.create(name="Ada", phone=PHONE)
     assert info.value.request_sent  # the outcome is unknown: never resend

@@ -14,13 +14,14 @@ pytestmark = pytest.mark.anyio
 FAST = 0.02
 
 
-
-
 async def test_create_get_update_delete(client: MsgFlashClient) -> None:
     group = await client.groups.create(name="VIP", description="Best customers", color="#25D366")
     assert isinstance(group, ContactGroup)
     assert (group.name, group.description, group.color, group.contact_count) == (
-        "VIP", "Best customers", "#25D366", 0,
+        "VIP",
+        "Best customers",
+        "#25D366",
+        0,
     )
     assert (await client.groups.get(group.id)).name == "VIP"
     updated = await client.groups.update(group.id, color="#fff")
@@ -100,7 +101,8 @@ async def test_add_and_remove_members_as_jobs(emu: Emulator, client: MsgFlashCli
     added = await handle
     assert added == AddMembersResult(added=140, already_in_group=10, not_found=1, total=151)
 
-    removed = await client.groups.remove_members(group_id, [*ids[:120], "ghost"],
-                                                 poll_interval=FAST)
+    removed = await client.groups.remove_members(
+        group_id, [*ids[:120], "ghost"], poll_interval=FAST
+    )
     assert removed == RemoveMembersResult(removed=120, not_in_group=1)
     assert (await client.groups.get(group_id)).contact_count == 30

@@ -37,9 +37,7 @@ from msgflash_async._secret import Secret
 from msgflash_async.models.contacts import Contact
 from msgflash_async.testing import Emulator
 
-SETTINGS = settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PERSONAL = "msgf_live_" + "0123456789abcdef" * 4
 
 
@@ -121,8 +119,7 @@ def model_json(cls: type, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
     """Dicts with the model's wire keys, any of them missing, plausible or hostile."""
     hints = typing.get_type_hints(cls)
     optional = {
-        to_camel(f.name): plausible(hints[f.name], depth) | json_values
-        for f in attrs.fields(cls)
+        to_camel(f.name): plausible(hints[f.name], depth) | json_values for f in attrs.fields(cls)
     }
     return st.fixed_dictionaries({}, optional=optional)
 
@@ -223,6 +220,7 @@ def test_any_json_page_gives_page_or_decode_error(payload: Any) -> None:
 
 # -- deciphering raw answers ------------------------------------------------------
 
+
 def dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
 
@@ -305,8 +303,18 @@ async def client(msgflash_emulator: Emulator) -> AsyncIterator[MsgFlashClient]:
 @pytest_anyio
 @pytest.mark.parametrize(
     "phone",
-    ["", "33612345678", "+0612345678", "+33 6 12 34 56 78", "+336123", "+3361234567890123",
-     "+33612345678\n", "+33612345678; DROP", "+٣٣٦١٢٣٤٥٦٧٨", 33612345678],
+    [
+        "",
+        "33612345678",
+        "+0612345678",
+        "+33 6 12 34 56 78",
+        "+336123",
+        "+3361234567890123",
+        "+33612345678\n",
+        "+33612345678; DROP",
+        "+٣٣٦١٢٣٤٥٦٧٨",
+        33612345678,
+    ],
 )
 async def test_invalid_phones_are_refused_before_any_request(
     client: MsgFlashClient, msgflash_emulator: Emulator, phone: Any
@@ -318,8 +326,25 @@ async def test_invalid_phones_are_refused_before_any_request(
 
 
 HOSTILE_IDS = [
-    "../groups", "..%2Fgroups", "a/b", "x/groups", "a?b=1", "a#frag", "a b", "%2F", "%2e%2e",
-    "...", "a;b", "a\\b", "a\nb", "a\rX-Evil: 1", "%", "a%00", "ünï🙂", "\u202e", "a&limit=1",
+    "../groups",
+    "..%2Fgroups",
+    "a/b",
+    "x/groups",
+    "a?b=1",
+    "a#frag",
+    "a b",
+    "%2F",
+    "%2e%2e",
+    "...",
+    "a;b",
+    "a\\b",
+    "a\nb",
+    "a\rX-Evil: 1",
+    "%",
+    "a%00",
+    "ünï🙂",
+    "\u202e",
+    "a&limit=1",
 ]
 
 

@@ -28,8 +28,9 @@ async def live() -> AsyncIterator[Pair]:
 async def test_list_get_state(live: Pair) -> None:
     emu, client = live
     main = emu.workspace().default_instance
-    offline = emu.workspace().add_instance("Backup", wa_number="2250715516311",
-                                           status="disconnected")
+    offline = emu.workspace().add_instance(
+        "Backup", wa_number="2250715516311", status="disconnected"
+    )
     page = await client.instances.list()
     assert [i.id for i in page] == [main.id, offline.id] and not page.has_more
     streamed = [i async for i in client.instances.list()]

@@ -43,8 +43,9 @@ class FakeJobs:
         self.sent.append(chunk)
         if len(chunk) < self.threshold:
             return len(chunk)
-        job = BulkJob(id=f"job{len(self.jobs)}", status=BulkJobStatus.PENDING,
-                      requested_count=len(chunk))
+        job = BulkJob(
+            id=f"job{len(self.jobs)}", status=BulkJobStatus.PENDING, requested_count=len(chunk)
+        )
         self.jobs[job.id] = job
         return job
 
@@ -75,8 +76,11 @@ class FakeJobs:
 
     def runner(self) -> JobRunner[int]:
         return JobRunner(
-            poll=self.poll, cancel=self.cancel, finish=lambda job: (job.summary or {})["n"],
-            merge=sum, interval=INTERVAL,
+            poll=self.poll,
+            cancel=self.cancel,
+            finish=lambda job: (job.summary or {})["n"],
+            merge=sum,
+            interval=INTERVAL,
         )
 
     def operation(self, count: int, size: int = 10_000) -> BulkOperation[int]:

@@ -53,8 +53,11 @@ def test_text_message_wire_form() -> None:
 def test_captioned_media_wire_form(builder: Any, kind: str) -> None:
     message = builder(INST, TO, "https://cdn.example/f", caption="Look")
     assert wire(message) == {
-        "instanceId": INST, "to": TO, "type": kind,
-        "mediaUrl": "https://cdn.example/f", "text": "Look",
+        "instanceId": INST,
+        "to": TO,
+        "type": kind,
+        "mediaUrl": "https://cdn.example/f",
+        "text": "Look",
     }
     assert "text" not in wire(builder(INST, TO, "https://cdn.example/f"))
 
@@ -65,7 +68,10 @@ def test_captioned_media_wire_form(builder: Any, kind: str) -> None:
 )
 def test_audio_wire_form(builder: Any, kind: str) -> None:
     assert wire(builder(INST, TO, "https://cdn.example/a.ogg")) == {
-        "instanceId": INST, "to": TO, "type": kind, "mediaUrl": "https://cdn.example/a.ogg",
+        "instanceId": INST,
+        "to": TO,
+        "type": kind,
+        "mediaUrl": "https://cdn.example/a.ogg",
     }
 
 
@@ -74,18 +80,24 @@ def test_location_wire_form() -> None:
         INST, TO, 5.316667, -4.033333, name="Plateau", address="Abidjan"
     )
     assert wire(message) == {
-        "instanceId": INST, "to": TO, "type": "location",
-        "latitude": 5.316667, "longitude": -4.033333,
-        "locationName": "Plateau", "locationAddress": "Abidjan",
+        "instanceId": INST,
+        "to": TO,
+        "type": "location",
+        "latitude": 5.316667,
+        "longitude": -4.033333,
+        "locationName": "Plateau",
+        "locationAddress": "Abidjan",
     }
     bare = wire(OutgoingMessage.location_message(INST, TO, 0, 0))
-    assert bare == {"instanceId": INST, "to": TO, "type": "location",
-                    "latitude": 0, "longitude": 0}
+    assert bare == {"instanceId": INST, "to": TO, "type": "location", "latitude": 0, "longitude": 0}
 
 
 def test_contact_wire_form() -> None:
     assert wire(OutgoingMessage.contact_message(INST, TO, "cnt_1")) == {
-        "instanceId": INST, "to": TO, "type": "contact", "contactId": "cnt_1",
+        "instanceId": INST,
+        "to": TO,
+        "type": "contact",
+        "contactId": "cnt_1",
     }
 
 
@@ -95,20 +107,35 @@ def test_buttons_wire_form_covers_every_kind() -> None:
         INST, TO, title="Hi", description="Pick", buttons=buttons, footer="f"
     )
     assert wire(message) == {
-        "instanceId": INST, "to": TO, "type": "buttons",
-        "title": "Hi", "description": "Pick", "footer": "f",
+        "instanceId": INST,
+        "to": TO,
+        "type": "buttons",
+        "title": "Hi",
+        "description": "Pick",
+        "footer": "f",
         "buttons": [
             {"type": "reply", "displayText": "Yes", "id": "yes"},
             {"type": "url", "displayText": "Site", "url": "https://x.example"},
         ],
     }
     assert wire(Button.call("Call", "+2250700000000")) == {
-        "type": "call", "displayText": "Call", "phoneNumber": "+2250700000000"}
+        "type": "call",
+        "displayText": "Call",
+        "phoneNumber": "+2250700000000",
+    }
     assert wire(Button.copy("Copy", "dGV4dA==")) == {
-        "type": "copy", "displayText": "Copy", "copyCode": "dGV4dA=="}
+        "type": "copy",
+        "displayText": "Copy",
+        "copyCode": "dGV4dA==",
+    }
     assert wire(Button.pix("Pay", key="k@x", key_type="email", name="Shop")) == {
-        "type": "pix", "displayText": "Pay", "currency": "BRL", "name": "Shop",
-        "keyType": "email", "key": "k@x"}
+        "type": "pix",
+        "displayText": "Pay",
+        "currency": "BRL",
+        "name": "Shop",
+        "keyType": "email",
+        "key": "k@x",
+    }
 
 
 def test_template_wire_form_and_variables_are_copied() -> None:
@@ -118,8 +145,11 @@ def test_template_wire_form_and_variables_are_copied() -> None:
     )
     variables["app"] = "changed"
     assert wire(message) == {
-        "instanceId": INST, "to": TO, "templateId": "tmpl_1",
-        "contactId": "cnt_1", "variables": {"app": "Acme"},
+        "instanceId": INST,
+        "to": TO,
+        "templateId": "tmpl_1",
+        "contactId": "cnt_1",
+        "variables": {"app": "Acme"},
     }
     assert "type" not in wire(message)
 
@@ -151,12 +181,25 @@ def refused(field: str, build: Any) -> None:
 
 def test_needs_type_or_template_but_not_both() -> None:
     refused("type", lambda: OutgoingMessage(INST, TO).validate())
-    refused("template_id", lambda: OutgoingMessage(INST, TO, "text", text="x",
-                                                   template_id="t").validate())
+    refused(
+        "template_id",
+        lambda: OutgoingMessage(INST, TO, "text", text="x", template_id="t").validate(),
+    )
 
 
-@pytest.mark.parametrize("to", ["0612345678", "33612345678", "+33 6 12 34 56 78", "+0612345678",
-                                "+123456", "+1234567890123456", "", None])
+@pytest.mark.parametrize(
+    "to",
+    [
+        "0612345678",
+        "33612345678",
+        "+33 6 12 34 56 78",
+        "+0612345678",
+        "+123456",
+        "+1234567890123456",
+        "",
+        None,
+    ],
+)
 def test_to_must_be_e164(to: Any) -> None:
     refused("to", lambda: OutgoingMessage.text_message(INST, to, "x"))
 
@@ -178,15 +221,31 @@ def test_media_needs_media_url(kind: str) -> None:
 
 MEDIA_KINDS = ["image", "video", "audio", "voice_note", "document"]
 BAD_URLS = [
-    "ftp://x/a.png", "hello", "/a.png", "cdn.example/a.png", "//cdn.example/a.png",
-    "file:///etc/passwd", "mailto:a@example.com", "javascript:alert(1)", "https://",
-    "https:///a.png", "http://:80/a.png", "https://[::1/a.png", "https://x.example:99999/a",
-    " https://x.example/a.png", "https://x.example/a b.png", "https://x.example/a\n.png",
+    "ftp://x/a.png",
+    "hello",
+    "/a.png",
+    "cdn.example/a.png",
+    "//cdn.example/a.png",
+    "file:///etc/passwd",
+    "mailto:a@example.com",
+    "javascript:alert(1)",
+    "https://",
+    "https:///a.png",
+    "http://:80/a.png",
+    "https://[::1/a.png",
+    "https://x.example:99999/a",
+    " https://x.example/a.png",
+    "https://x.example/a b.png",
+    "https://x.example/a\n.png",
 ]
 GOOD_URLS = [
-    "https://cdn.example/a.png", "http://cdn.example/a.png", "HTTPS://CDN.EXAMPLE/A.PNG",
-    "https://cdn.example:8443/f.ogg?sig=a%20b&x=1#frag", "https://127.0.0.1/a.png",
-    "https://[2001:db8::1]/a.png", "https://user@cdn.example/a.pdf",
+    "https://cdn.example/a.png",
+    "http://cdn.example/a.png",
+    "HTTPS://CDN.EXAMPLE/A.PNG",
+    "https://cdn.example:8443/f.ogg?sig=a%20b&x=1#frag",
+    "https://127.0.0.1/a.png",
+    "https://[2001:db8::1]/a.png",
+    "https://user@cdn.example/a.pdf",
 ]
 
 
@@ -211,14 +270,23 @@ def test_media_url_accepts_http_and_https(kind: str, url: str) -> None:
 
 @pytest.mark.parametrize("url", BAD_URLS)
 def test_link_button_url_must_be_absolute_http_or_https(url: str) -> None:
-    refused("buttons[1].url", lambda: OutgoingMessage.buttons_message(
-        INST, TO, title="T", description="D", buttons=[Button.reply("Ok"), Button.link("Go", url)]))
+    refused(
+        "buttons[1].url",
+        lambda: OutgoingMessage.buttons_message(
+            INST,
+            TO,
+            title="T",
+            description="D",
+            buttons=[Button.reply("Ok"), Button.link("Go", url)],
+        ),
+    )
 
 
 @pytest.mark.parametrize("url", GOOD_URLS)
 def test_link_button_accepts_http_and_https(url: str) -> None:
     message = OutgoingMessage.buttons_message(
-        INST, TO, title="T", description="D", buttons=[Button.link("Go", url)])
+        INST, TO, title="T", description="D", buttons=[Button.link("Go", url)]
+    )
     assert wire(message)["buttons"][0]["url"] == url
 
 
@@ -230,13 +298,22 @@ def test_only_link_buttons_carry_a_checked_url() -> None:
 
 @pytest.mark.parametrize(
     ("lat", "lon", "field"),
-    [(None, 1.0, "latitude"), (1.0, None, "longitude"), (90.5, 0, "latitude"),
-     (-91, 0, "latitude"), (0, 180.1, "longitude"), (0, -181, "longitude"),
-     (float("nan"), 0, "latitude"), (True, 0, "latitude"), ("1", 0, "latitude")],
+    [
+        (None, 1.0, "latitude"),
+        (1.0, None, "longitude"),
+        (90.5, 0, "latitude"),
+        (-91, 0, "latitude"),
+        (0, 180.1, "longitude"),
+        (0, -181, "longitude"),
+        (float("nan"), 0, "latitude"),
+        (True, 0, "latitude"),
+        ("1", 0, "latitude"),
+    ],
 )
 def test_location_needs_coordinates_in_range(lat: Any, lon: Any, field: str) -> None:
-    refused(field, lambda: OutgoingMessage(INST, TO, "location", latitude=lat,
-                                           longitude=lon).validate())
+    refused(
+        field, lambda: OutgoingMessage(INST, TO, "location", latitude=lat, longitude=lon).validate()
+    )
 
 
 def test_location_bounds_are_inclusive() -> None:
@@ -261,8 +338,10 @@ def test_buttons_need_title_description_and_one_or_two_buttons() -> None:
     refused("description", lambda: build(description=" "))
     refused("buttons", lambda: build(buttons=[]))
     refused("buttons", lambda: build(buttons=[reply, reply, reply]))
-    refused("buttons", lambda: OutgoingMessage(INST, TO, "buttons", title="T",
-                                               description="D").validate())
+    refused(
+        "buttons",
+        lambda: OutgoingMessage(INST, TO, "buttons", title="T", description="D").validate(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -272,14 +351,17 @@ def test_buttons_need_title_description_and_one_or_two_buttons() -> None:
         (Button(ButtonType.CALL, "Call"), "buttons[0].phone_number"),
         (Button(ButtonType.COPY, "Copy"), "buttons[0].copy_code"),
         (Button(ButtonType.PIX, "Pay", key="k", key_type="cpf"), "buttons[0].currency"),
-        (Button(ButtonType.PIX, "Pay", currency="BRL", key_type="cpf", key="k"),
-         "buttons[0].name"),
+        (Button(ButtonType.PIX, "Pay", currency="BRL", key_type="cpf", key="k"), "buttons[0].name"),
         (Button("reply", ""), "buttons[0].display_text"),
     ],
 )
 def test_each_button_kind_needs_its_field(button: Button, field: str) -> None:
-    refused(field, lambda: OutgoingMessage.buttons_message(
-        INST, TO, title="T", description="D", buttons=[button]))
+    refused(
+        field,
+        lambda: OutgoingMessage.buttons_message(
+            INST, TO, title="T", description="D", buttons=[button]
+        ),
+    )
 
 
 def test_unknown_button_kind_needs_only_display_text() -> None:
@@ -293,8 +375,11 @@ def test_unknown_button_kind_needs_only_display_text() -> None:
     [
         ("text", {"media_url": "https://x"}, "media_url"),
         ("image", {"media_url": "https://x", "latitude": 1.0}, "latitude"),
-        ("location", {"latitude": 1.0, "longitude": 1.0, "buttons": [Button.reply("a")]},
-         "buttons"),
+        (
+            "location",
+            {"latitude": 1.0, "longitude": 1.0, "buttons": [Button.reply("a")]},
+            "buttons",
+        ),
         ("contact", {"contact_id": "c", "title": "T"}, "title"),
     ],
 )
@@ -304,12 +389,15 @@ def test_fields_of_another_type_are_refused(kind: str, extra: dict[str, Any], fi
 
 def test_template_mode_refuses_content_and_direct_mode_refuses_variables() -> None:
     refused("text", lambda: OutgoingMessage(INST, TO, template_id="t", text="x").validate())
-    refused("media_url", lambda: OutgoingMessage(INST, TO, template_id="t",
-                                                 media_url="https://x").validate())
-    refused("variables", lambda: OutgoingMessage(INST, TO, "text", text="x",
-                                                 variables={"a": 1}).validate())
-    refused("variables", lambda: OutgoingMessage.template_message(INST, TO, "t",
-                                                                  variables={"": 1}))
+    refused(
+        "media_url",
+        lambda: OutgoingMessage(INST, TO, template_id="t", media_url="https://x").validate(),
+    )
+    refused(
+        "variables",
+        lambda: OutgoingMessage(INST, TO, "text", text="x", variables={"a": 1}).validate(),
+    )
+    refused("variables", lambda: OutgoingMessage.template_message(INST, TO, "t", variables={"": 1}))
 
 
 def test_unknown_type_passes_with_common_checks_only() -> None:
@@ -323,14 +411,26 @@ def test_unknown_type_passes_with_common_checks_only() -> None:
 
 
 DOC_MESSAGE = {
-    "id": "msg_uuid", "userId": "user_uuid", "instanceId": "inst_uuid",
-    "contactId": None, "campaignId": None, "direction": "outbound",
-    "type": "text", "from": None, "to": "+33612345678", "body": "Hello",
-    "mediaUrl": None, "status": "delivered", "error": None,
-    "meta": {"providerResult": {}, "workerSafety": {
-        "decision": "allow", "riskLevel": "low", "state": "stable", "score": 72}},
+    "id": "msg_uuid",
+    "userId": "user_uuid",
+    "instanceId": "inst_uuid",
+    "contactId": None,
+    "campaignId": None,
+    "direction": "outbound",
+    "type": "text",
+    "from": None,
+    "to": "+33612345678",
+    "body": "Hello",
+    "mediaUrl": None,
+    "status": "delivered",
+    "error": None,
+    "meta": {
+        "providerResult": {},
+        "workerSafety": {"decision": "allow", "riskLevel": "low", "state": "stable", "score": 72},
+    },
     "providerMessageId": "BAE5D1A2B3C4D5E6",
-    "createdAt": "2026-04-01T10:00:00.000Z", "updatedAt": "2026-04-01T10:01:10.000Z",
+    "createdAt": "2026-04-01T10:00:00.000Z",
+    "updatedAt": "2026-04-01T10:01:10.000Z",
 }
 
 
@@ -351,8 +451,18 @@ def test_documented_message_example() -> None:
 def test_minimal_send_reply_and_unknown_values_are_kept() -> None:
     message = structure({"id": "m1", "status": "queued"}, Message)
     assert message.status is MessageStatus.QUEUED and message.worker_safety is None
-    odd = structure({"id": "m2", "status": "bounced", "type": "sticker", "meta": {},
-                     "error": {"code": "X"}, "from": "+2250700000000", "extra": 1}, Message)
+    odd = structure(
+        {
+            "id": "m2",
+            "status": "bounced",
+            "type": "sticker",
+            "meta": {},
+            "error": {"code": "X"},
+            "from": "+2250700000000",
+            "extra": 1,
+        },
+        Message,
+    )
     assert odd.status == "bounced" and odd.status is not None and not odd.status.known
     assert odd.type == "sticker" and odd.error == {"code": "X"}
     assert odd.from_ == "+2250700000000" and odd.meta is not None
@@ -372,27 +482,52 @@ def test_status_lifecycle() -> None:
 
 
 def test_template_and_preview_models() -> None:
-    template = structure({"id": "tmpl_uuid", "name": "welcome", "type": "text",
-                          "body": "Hi {{contact.firstName}}", "mediaUrl": None,
-                          "variables": ["contact.firstName", {"key": "custom.code"}, 3],
-                          "createdAt": "2026-04-01T10:00:00.000Z"}, Template)
+    template = structure(
+        {
+            "id": "tmpl_uuid",
+            "name": "welcome",
+            "type": "text",
+            "body": "Hi {{contact.firstName}}",
+            "mediaUrl": None,
+            "variables": ["contact.firstName", {"key": "custom.code"}, 3],
+            "createdAt": "2026-04-01T10:00:00.000Z",
+        },
+        Template,
+    )
     assert template.type is TemplateType.TEXT
     assert template.variable_names == ("contact.firstName", "custom.code")
-    preview = structure({"rendered": "Hi", "variables": ["custom.code"],
-                         "missingVariables": ["contact.firstName"], "valid": False},
-                        TemplatePreview)
+    preview = structure(
+        {
+            "rendered": "Hi",
+            "variables": ["custom.code"],
+            "missingVariables": ["contact.firstName"],
+            "valid": False,
+        },
+        TemplatePreview,
+    )
     assert preview.missing_names == ("contact.firstName",) and preview.valid is False
     assert structure({}, TemplatePreview).valid is None
 
 
 def test_instance_models() -> None:
-    instance = structure({"id": "inst_uuid", "name": "Sales", "waNumber": 2250715516311,
-                          "status": "connected", "webhook": None, "meta": {"a": 1},
-                          "deletedAt": None, "createdAt": "2026-04-01T10:00:00.000Z",
-                          "updatedAt": "2026-04-01T10:00:00.000Z"}, Instance)
+    instance = structure(
+        {
+            "id": "inst_uuid",
+            "name": "Sales",
+            "waNumber": 2250715516311,
+            "status": "connected",
+            "webhook": None,
+            "meta": {"a": 1},
+            "deletedAt": None,
+            "createdAt": "2026-04-01T10:00:00.000Z",
+            "updatedAt": "2026-04-01T10:00:00.000Z",
+        },
+        Instance,
+    )
     assert instance.wa_number == "2250715516311" and instance.connected
     assert instance.status is InstanceStatus.CONNECTED
-    state = structure({"instanceId": "inst_uuid", "status": "connected",
-                       "providerState": "open"}, InstanceState)
+    state = structure(
+        {"instanceId": "inst_uuid", "status": "connected", "providerState": "open"}, InstanceState
+    )
     assert state.connected and state.provider_state == "open"
     assert structure({"id": "i", "status": "banned"}, Instance).status == "banned"

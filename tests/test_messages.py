@@ -49,8 +49,13 @@ def _scripted(statuses: Sequence[str]) -> Callable[[web.Application, EmulatorSta
 
     async def handler(request: web.Request) -> web.Response:
         status = left.pop(0) if len(left) > 1 else left[0]
-        return ok({"id": request.match_info["id"], "status": status, "error": (
-            {"reason": "blocked"} if status == "failed" else None)})
+        return ok(
+            {
+                "id": request.match_info["id"],
+                "status": status,
+                "error": ({"reason": "blocked"} if status == "failed" else None),
+            }
+        )
 
     def install(app: web.Application, state: EmulatorState) -> None:
         app.router.add_get("/api/v1/messages/{id}", handler)
@@ -132,8 +137,10 @@ async def test_invalid_messages_cost_no_request() -> None:
                 await client.messages.schedule(text, dt.datetime(2030, 1, 1))
             with pytest.raises(ValidationError, match="scheduled_at"):
                 await client.messages.send(
-                    OutgoingMessage("inst", TO, "text", text="x",
-                                    scheduled_at=dt.datetime.now(dt.timezone.utc)))
+                    OutgoingMessage(
+                        "inst", TO, "text", text="x", scheduled_at=dt.datetime.now(dt.timezone.utc)
+                    )
+                )
             template = Template("t1", body="{{custom.code}} {{contact.name}}")
             with pytest.raises(ValidationError, match=r"custom\.code"):
                 await client.messages.send(
@@ -163,8 +170,14 @@ async def test_non_http_urls_cost_no_request(emu: Emulator, client: MsgFlashClie
         OutgoingMessage(inst, TO, "image", media_url="ftp://x/a.png"),
         OutgoingMessage(inst, TO, "document", media_url="hello"),
         OutgoingMessage(inst, TO, "voice_note", media_url="https:///a.ogg"),
-        OutgoingMessage(inst, TO, "buttons", title="T", description="D",
-                        buttons=(Button.link("Go", "ftp://x.example"),)),
+        OutgoingMessage(
+            inst,
+            TO,
+            "buttons",
+            title="T",
+            description="D",
+            buttons=(Button.link("Go", "ftp://x.example"),),
+        ),
     ]
     for message in bad:
         with pytest.raises(ValidationError, match="URL"):
@@ -175,9 +188,12 @@ async def test_non_http_urls_cost_no_request(emu: Emulator, client: MsgFlashClie
     assert emu.requests == []
     # What the check spares: the emulator answers such a send with a 400, after a request.
     body = {"instanceId": inst, "to": TO, "type": "image", "mediaUrl": "ftp://x/a.png"}
-    async with aiohttp.ClientSession() as raw, raw.post(
-        emu.base_url + "/api/v1/messages/send", json=body, headers=emu.headers()
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as raw,
+        raw.post(
+            emu.base_url + "/api/v1/messages/send", json=body, headers=emu.headers()
+        ) as response,
+    ):
         assert response.status == 400
         assert (await response.json())["error"]["code"] == "VALIDATION_ERROR"
 
@@ -230,12 +246,23 @@ async def test_every_builder_is_accepted_by_the_emulator(live: Pair) -> None:
         OutgoingMessage.location_message(inst, TO, 5.3, -4.0, name="Here"),
         OutgoingMessage.contact_message(inst, TO, contact_id),
         OutgoingMessage.buttons_message(
-            inst, TO, title="T", description="D", footer="F",
-            buttons=[Button.copy("Copy", "dGV4dA=="),
-                     Button.pix("Pay", key="k", key_type="email", name="Shop")]),
+            inst,
+            TO,
+            title="T",
+            description="D",
+            footer="F",
+            buttons=[
+                Button.copy("Copy", "dGV4dA=="),
+                Button.pix("Pay", key="k", key_type="email", name="Shop"),
+            ],
+        ),
         OutgoingMessage.buttons_message(
-            inst, TO, title="T", description="D",
-            buttons=[Button.link("Go", "https://x.example"), Button.call("Call", TO)]),
+            inst,
+            TO,
+            title="T",
+            description="D",
+            buttons=[Button.link("Go", "https://x.example"), Button.call("Call", TO)],
+        ),
     ]
     for message in messages:
         sent = await client.messages.send(message)
@@ -256,12 +283,16 @@ async def test_template_send_renders_on_the_server(live: Pair) -> None:
     assert sent.body.startswith("Hi Awa") and sent.body.endswith("code 1234")
     # Without the client-side check, the server's refusal is a TemplateError.
     with pytest.raises(TemplateError) as info:
-        await client.messages.send(OutgoingMessage.template_message(
-            _instance(emu), TO, template.id, contact_id=contact_id))
+        await client.messages.send(
+            OutgoingMessage.template_message(_instance(emu), TO, template.id, contact_id=contact_id)
+        )
     assert info.value.code == "TEMPLATE_VARIABLES_MISSING"
     with pytest.raises(TemplateError) as context:
-        await client.messages.send(OutgoingMessage.template_message(
-            _instance(emu), TO, template.id, variables={"custom.code": "1"}))
+        await client.messages.send(
+            OutgoingMessage.template_message(
+                _instance(emu), TO, template.id, variables={"custom.code": "1"}
+            )
+        )
     assert context.value.code == "TEMPLATE_CONTEXT_UNAVAILABLE"
 
 
@@ -349,8 +380,11 @@ async def test_list_filters_and_pages(live: Pair) -> None:
     emu.settings.failing_numbers.add("+33699999999")
     failed = (await client.messages.send_text(third, "+33699999999", "x")).id
     every = {m.id: m.status async for m in client.messages.list(instance_id=third)}
-    assert every == {**dict.fromkeys(held, MessageStatus.QUEUED),
-                     done: MessageStatus.READ, failed: MessageStatus.FAILED}
+    assert every == {
+        **dict.fromkeys(held, MessageStatus.QUEUED),
+        done: MessageStatus.READ,
+        failed: MessageStatus.FAILED,
+    }
     queued = [m async for m in client.messages.list(instance_id=third, status="queued")]
     assert {m.id for m in queued} == held
     assert all(m.status is MessageStatus.QUEUED for m in queued)

@@ -52,9 +52,7 @@ def assert_hidden(text: str, emu: Emulator) -> None:
 def everything_about(error: BaseException) -> str:
     """What a user or an error tracker may print of an exception."""
     formatted = traceback.TracebackException.from_exception(error, capture_locals=True)
-    return "\n".join(
-        [str(error), repr(error), repr(error.args), "".join(formatted.format())]
-    )
+    return "\n".join([str(error), repr(error), repr(error.args), "".join(formatted.format())])
 
 
 async def failure(call: Callable[[], Awaitable[Any]]) -> BaseException:
@@ -86,9 +84,17 @@ async def test_reprs_never_show_the_key_or_team_id(
     await team_client.contacts.list(limit=1)  # the pool and its headers exist
     session = team_client._session
     shown = [
-        repr(team_client), str(team_client), repr(team_client.config), str(team_client.config),
-        repr(session), str(session), repr(session._headers), str(session._headers),
-        repr(session._json_headers), repr(vars(session)), repr(Response(200, {"a": 1})),
+        repr(team_client),
+        str(team_client),
+        repr(team_client.config),
+        str(team_client.config),
+        repr(session),
+        str(session),
+        repr(session._headers),
+        str(session._headers),
+        repr(session._json_headers),
+        repr(vars(session)),
+        repr(Response(200, {"a": 1})),
         repr(team_client.contacts.__dict__),
     ]
     assert_hidden("\n".join(shown), msgflash_emulator)

@@ -50,7 +50,10 @@ async def connect(emu: Emulator, **options: object) -> AsyncIterator[MsgFlashCli
     options.setdefault("rate_limit", None)
     retry = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.02)
     async with MsgFlashClient(
-        emu.api_key, base_url=emu.base_url, retry=retry, **options  # type: ignore[arg-type]
+        emu.api_key,
+        base_url=emu.base_url,
+        retry=retry,
+        **options,  # type: ignore[arg-type]
     ) as client:
         yield client
 
@@ -114,8 +117,10 @@ async def test_every_input_reported_exactly_once(msgflash_emulator: Emulator) ->
     emu = msgflash_emulator
     # Every 20 inputs: one refused by validate(), two by the server (422),
     # one accepted that fails later, sixteen plain.
-    kinds = {i: {0: "bad_to", 5: "invalid", 10: "failing", 15: "invalid"}.get(i % 20, "ok")
-             for i in range(300)}
+    kinds = {
+        i: {0: "bad_to", 5: "invalid", 10: "failing", 15: "invalid"}.get(i % 20, "ok")
+        for i in range(300)
+    }
     emu.settings.invalid_numbers = {phone(i) for i, k in kinds.items() if k == "invalid"}
     emu.settings.failing_numbers = {phone(i) for i, k in kinds.items() if k == "failing"}
 
@@ -137,8 +142,10 @@ async def test_every_input_reported_exactly_once(msgflash_emulator: Emulator) ->
     want = Counter(kinds.values())
     assert report.counts[ACCEPTED] == want["ok"] + want["failing"] == emu.sent_count
     assert report.counts[REJECTED] == want["bad_to"] + want["invalid"]
-    assert report.error_codes == {"ValidationError": want["bad_to"],
-                                  "INVALID_DESTINATION": want["invalid"]}
+    assert report.error_codes == {
+        "ValidationError": want["bad_to"],
+        "INVALID_DESTINATION": want["invalid"],
+    }
     for i, outcome in results.items():
         expected = ACCEPTED if kinds[i] in ("ok", "failing") else REJECTED
         assert outcome.status is expected, (i, kinds[i], outcome)
@@ -305,8 +312,11 @@ async def test_cancellation_mid_batch(tmp_path: Path) -> None:
         assert sorted(results) == list(range(200))
         unknown = {i for i, o in results.items() if o.status is UNKNOWN}
         assert len(unknown) <= 4
-        assert resumed == statuses(results)[ACCEPTED] == 200 - len(unknown) - statuses(
-            results)[SKIPPED]
+        assert (
+            resumed
+            == statuses(results)[ACCEPTED]
+            == 200 - len(unknown) - statuses(results)[SKIPPED]
+        )
         assert emu.duplicate_recipients() == {}
         received = Counter(m["to"] for m in emu.sent_messages)
         # Cut off in flight: the server may or may not have it, but never twice.
@@ -328,7 +338,10 @@ async def test_template_sends(msgflash_emulator: Emulator) -> None:
     by_id = emu.workspace().contacts.by_id
     messages = [
         OutgoingMessage.template_message(
-            emu.instance_id, by_id[cid].phone, template_id, contact_id=cid,
+            emu.instance_id,
+            by_id[cid].phone,
+            template_id,
+            contact_id=cid,
             variables=None if n == 5 else {"code": f"C{n}"},
         )
         for n, cid in enumerate(contacts)

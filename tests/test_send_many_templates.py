@@ -24,7 +24,9 @@ async def test_missing_custom_variables_are_rejected_without_a_request(
     missing = {1, 3}
     messages = [
         OutgoingMessage.template_message(
-            emu.instance_id, to, template.id,
+            emu.instance_id,
+            to,
+            template.id,
             variables=None if n in missing else {"code": f"C{n}"},
         )
         for n, to in enumerate(phones)

@@ -259,10 +259,16 @@ async def test_caller_session_is_used_and_never_closed(msgflash_emulator: Emulat
 async def test_caller_session_still_gets_the_client_timeout(msgflash_emulator: Emulator) -> None:
     # The caller's session has aiohttp's 5-minute default; ours must apply.
     msgflash_emulator.faults.add(Fault.delay(5.0), times=None)
-    async with aiohttp.ClientSession() as http, MsgFlashClient(
-        msgflash_emulator.api_key, base_url=msgflash_emulator.base_url, session=http,
-        timeout=0.2, max_retries=0,
-    ) as client:
+    async with (
+        aiohttp.ClientSession() as http,
+        MsgFlashClient(
+            msgflash_emulator.api_key,
+            base_url=msgflash_emulator.base_url,
+            session=http,
+            timeout=0.2,
+            max_retries=0,
+        ) as client,
+    ):
         with pytest.raises(exc.RequestTimeoutError):
             await _get(client)
 

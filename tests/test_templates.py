@@ -192,8 +192,10 @@ async def test_preview(live: Pair) -> None:
     assert bare.valid is False
     assert set(bare.missing_names) == {"contact.firstName", "custom.code", "instance.name"}
     full = await client.templates.preview(
-        template.id, instance_id=emu.workspace().default_instance.id,
-        contact_id=contact_id, variables={"code": "42"},
+        template.id,
+        instance_id=emu.workspace().default_instance.id,
+        contact_id=contact_id,
+        variables={"code": "42"},
     )
     assert full.valid is True and full.missing_names == ()
     assert full.rendered is not None and full.rendered.startswith("Awa: 42 via ")

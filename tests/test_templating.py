@@ -20,15 +20,22 @@ BODY = "Hi {{contact.firstName}}, your {{custom.app}} code is {{ custom.code }} 
 def test_parse_in_order_each_once() -> None:
     found = parse_placeholders(BODY + " {{custom.code}} {{custom.app}}")
     assert [p.key for p in found] == [
-        "contact.firstName", "custom.app", "custom.code", "instance.name"
+        "contact.firstName",
+        "custom.app",
+        "custom.code",
+        "instance.name",
     ]
     assert [p.raw for p in found][2] == "{{ custom.code }}"
     assert all(p.valid for p in found)
 
 
 def test_parse_dotted_names_and_bad_placeholders() -> None:
-    found = {p.raw: p for p in parse_placeholders(
-        "{{custom.order.id}} {{code}} {{foo.bar}} {{}} {{custom.}} {{custom.a b}}")}
+    found = {
+        p.raw: p
+        for p in parse_placeholders(
+            "{{custom.order.id}} {{code}} {{foo.bar}} {{}} {{custom.}} {{custom.a b}}"
+        )
+    }
     assert found["{{custom.order.id}}"] == Placeholder("{{custom.order.id}}", "custom", "order.id")
     assert found["{{custom.order.id}}"].valid
     for raw in ("{{code}}", "{{foo.bar}}", "{{}}", "{{custom.}}", "{{custom.a b}}"):
@@ -59,8 +66,9 @@ def test_missing_custom_and_contact_context() -> None:
 
 
 def test_instance_context_and_user_namespace() -> None:
-    check = check_variables("{{instance.name}} {{user.email}}", None,
-                            has_contact=False, has_instance=False)
+    check = check_variables(
+        "{{instance.name}} {{user.email}}", None, has_contact=False, has_instance=False
+    )
     assert check.needs_instance == ("name",) and not check.ok
     assert check_variables("{{user.email}}", None, has_contact=False).ok
 
@@ -87,7 +95,8 @@ def test_require_variables_lists_every_missing_custom_variable() -> None:
 
 
 def test_render() -> None:
-    text, missing = render(BODY, {"contact.firstName": "Awa", "custom.app": "Acme",
-                                  "custom.code": 1234})
+    text, missing = render(
+        BODY, {"contact.firstName": "Awa", "custom.app": "Acme", "custom.code": 1234}
+    )
     assert text == "Hi Awa, your Acme code is 1234 ({{instance.name}})"
     assert missing == ("instance.name",)

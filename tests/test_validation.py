@@ -129,9 +129,7 @@ def test_resolve_resume_accepts_the_same_sort_and_a_new_limit() -> None:
     assert query == {"sort": "name_asc", "limit": 10}
 
 
-@pytest.mark.parametrize(
-    "given", [{"sort": "createdAt_desc"}, {"search": "bob"}]
-)
+@pytest.mark.parametrize("given", [{"sort": "createdAt_desc"}, {"search": "bob"}])
 def test_resolve_resume_refuses_a_changed_query(given: dict[str, str]) -> None:
     token = ResumeToken("c9", {"sort": "name_asc"}).encode()
     with pytest.raises(ValidationError) as info:

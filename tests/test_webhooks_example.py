@@ -48,8 +48,6 @@ async def emu() -> AsyncIterator[Emulator]:
         assert emulator.server_errors == []
 
 
-
-
 async def test_send_then_wait_until_read(emu: Emulator) -> None:
     example = load_example()
     with socket.socket() as sock:

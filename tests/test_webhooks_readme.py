@@ -38,8 +38,6 @@ def service_block() -> str:
     return source
 
 
-
-
 def test_block_defines_only_a_factory() -> None:
     # Executed at import (as test_readme.py does), it needs no environment.
     namespace: dict[str, Any] = {"__name__": "readme_webhooks"}

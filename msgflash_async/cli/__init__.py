@@ -33,7 +33,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..testing import run_emulator
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run_emulator(args.host, args.port, rate_limit=args.rate_limit or None)
-        )
+        asyncio.run(run_emulator(args.host, args.port, rate_limit=args.rate_limit or None))
     return 0

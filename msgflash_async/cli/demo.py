@@ -42,7 +42,7 @@ async def run_demo() -> None:
             await stream_members(client, group_id)
             await delete_some(client, ids[:DELETED])
             await subscribe(client, inbox)
-            sent = await campaign(client, emu, ids[DELETED:DELETED + CAMPAIGN])
+            sent = await campaign(client, emu, ids[DELETED : DELETED + CAMPAIGN])
             await follow_statuses(client, inbox, sent)
             await summary(client, started)
 
@@ -77,8 +77,10 @@ async def fill_group(client: MsgFlashClient, ids: Sequence[str]) -> str:
     say(f"   job {handle.job_id} accepted")
     await follow(handle, "added")
     result = await handle
-    say(f"   added={result.added} already_in_group={result.already_in_group} "
-        f"not_found={result.not_found}")
+    say(
+        f"   added={result.added} already_in_group={result.already_in_group} "
+        f"not_found={result.not_found}"
+    )
     return group.id
 
 
@@ -118,11 +120,14 @@ async def subscribe(client: MsgFlashClient, inbox: WebhookInbox) -> None:
 
 async def campaign(client: MsgFlashClient, emu: Emulator, contact_ids: Sequence[str]) -> list[str]:
     template = await client.templates.create(
-        name="spring-promo", type="text",
+        name="spring-promo",
+        type="text",
         body="Hi {{contact.firstName}}, your code is {{custom.code}}",
     )
-    say(f"\n6. Campaign: template {template.name!r} to {len(contact_ids):,} contacts "
-        "through the batch sender")
+    say(
+        f"\n6. Campaign: template {template.name!r} to {len(contact_ids):,} contacts "
+        "through the batch sender"
+    )
     bar = ProgressBar("sent", len(contact_ids))
 
     def show(progress: BatchProgress) -> None:
@@ -131,8 +136,11 @@ async def campaign(client: MsgFlashClient, emu: Emulator, contact_ids: Sequence[
     def messages() -> Iterator[OutgoingMessage]:  # a generator: never held in memory
         for n, contact_id in enumerate(contact_ids):
             yield OutgoingMessage.template_message(
-                emu.instance_id, f"+3361{n + DELETED:07d}", template.id,
-                contact_id=contact_id, variables={"code": f"SPRING{n:04d}"},
+                emu.instance_id,
+                f"+3361{n + DELETED:07d}",
+                template.id,
+                contact_id=contact_id,
+                variables={"code": f"SPRING{n:04d}"},
             )
 
     accepted: list[str] = []
@@ -154,8 +162,10 @@ async def follow_statuses(client: MsgFlashClient, inbox: WebhookInbox, ids: list
             await inbox.tracker.wait_for(message_id, "read")
     for message_id in ids[:3]:
         message = await client.messages.get(message_id)
-        say(f"   {message.to}  webhook: {inbox.tracker.status_of(message_id)}  "
-            f"API: {message.status}  {message.body!r}")
+        say(
+            f"   {message.to}  webhook: {inbox.tracker.status_of(message_id)}  "
+            f"API: {message.status}  {message.body!r}"
+        )
     say(f"   {inbox.received} webhook deliveries: {inbox.summary()}")
 
 

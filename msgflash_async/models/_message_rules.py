@@ -26,10 +26,15 @@ __all__ = ["MAX_BUTTONS", "check_public_url", "validate_button", "validate_outgo
 MAX_BUTTONS: Final = 2
 """Buttons one ``buttons`` message may carry."""
 
-_MEDIA: Final = frozenset({
-    MessageType.IMAGE, MessageType.VIDEO, MessageType.AUDIO,
-    MessageType.VOICE_NOTE, MessageType.DOCUMENT,
-})
+_MEDIA: Final = frozenset(
+    {
+        MessageType.IMAGE,
+        MessageType.VIDEO,
+        MessageType.AUDIO,
+        MessageType.VOICE_NOTE,
+        MessageType.DOCUMENT,
+    }
+)
 
 # Fields that belong to one family of types: setting them on another type is
 # a mistake the server would silently ignore (or refuse after a request).
@@ -173,8 +178,7 @@ def _check_coordinate(value: Any, field: str, limit: float) -> None:
 def _check_variables(variables: Mapping[str, Any]) -> None:
     for key in variables:
         if not isinstance(key, str) or not key:
-            raise ValidationError(f"keys must be non-empty strings, got {key!r}",
-                                  field="variables")
+            raise ValidationError(f"keys must be non-empty strings, got {key!r}", field="variables")
 
 
 def _require_text(value: Any, field: str) -> None:

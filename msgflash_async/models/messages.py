@@ -239,8 +239,13 @@ class Button:
     ) -> Button:
         """A Pix payment button (Pix is Brazilian, hence the ``BRL`` default)."""
         return cls(
-            ButtonType.PIX, display_text, id=id,
-            currency=currency, name=name, key_type=key_type, key=key,
+            ButtonType.PIX,
+            display_text,
+            id=id,
+            currency=currency,
+            name=name,
+            key_type=key_type,
+            key=key,
         )
 
 
@@ -279,9 +284,7 @@ class OutgoingMessage:
     location_name: str | None = None
     location_address: str | None = None
     contact_id: str | None = None
-    variables: dict[str, Any] | None = attrs.field(
-        default=None, converter=_variables, hash=False
-    )
+    variables: dict[str, Any] | None = attrs.field(default=None, converter=_variables, hash=False)
     title: str | None = None
     description: str | None = None
     footer: str | None = None
@@ -352,8 +355,13 @@ class OutgoingMessage:
     ) -> OutgoingMessage:
         """A map pin; ``name`` and ``address`` label it."""
         return cls(
-            instance_id, to, MessageType.LOCATION, latitude=latitude, longitude=longitude,
-            location_name=name, location_address=address,
+            instance_id,
+            to,
+            MessageType.LOCATION,
+            latitude=latitude,
+            longitude=longitude,
+            location_name=name,
+            location_address=address,
         ).validate()
 
     @classmethod
@@ -374,8 +382,13 @@ class OutgoingMessage:
     ) -> OutgoingMessage:
         """A message with one or two buttons under a title and a description."""
         return cls(
-            instance_id, to, MessageType.BUTTONS, title=title, description=description,
-            footer=footer, buttons=tuple(buttons),
+            instance_id,
+            to,
+            MessageType.BUTTONS,
+            title=title,
+            description=description,
+            footer=footer,
+            buttons=tuple(buttons),
         ).validate()
 
     @classmethod
@@ -395,6 +408,9 @@ class OutgoingMessage:
         ``TEMPLATE_CONTEXT_UNAVAILABLE`` or ``TEMPLATE_VARIABLES_MISSING``.
         """
         return cls(
-            instance_id, to, template_id=template_id, contact_id=contact_id,
+            instance_id,
+            to,
+            template_id=template_id,
+            contact_id=contact_id,
             variables=variables,
         ).validate()

@@ -82,9 +82,7 @@ def _merge(results: Sequence[BulkResult]) -> BulkResult:
     if isinstance(first, BulkDeleteResult):
         return BulkDeleteResult.merged(r for r in results if isinstance(r, BulkDeleteResult))
     if isinstance(first, RemoveMembersResult):
-        return RemoveMembersResult.merged(
-            r for r in results if isinstance(r, RemoveMembersResult)
-        )
+        return RemoveMembersResult.merged(r for r in results if isinstance(r, RemoveMembersResult))
     return AddMembersResult.merged(r for r in results if isinstance(r, AddMembersResult))
 
 
@@ -126,8 +124,13 @@ class BulkJobs(Resource):
         start, query = resolve_resume(resume, cursor, {"limit": limit})
         query.setdefault("limit", MAX_PAGE_SIZE)
         return self._cursor_list(
-            api_path("contacts", "bulk-jobs"), BulkJob, ("jobs", "items"),
-            params=query, cursor=start, max_items=max_items, prefetch=prefetch,
+            api_path("contacts", "bulk-jobs"),
+            BulkJob,
+            ("jobs", "items"),
+            params=query,
+            cursor=start,
+            max_items=max_items,
+            prefetch=prefetch,
         )
 
     async def get(self, job_id: str) -> BulkJob:

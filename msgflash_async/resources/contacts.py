@@ -126,8 +126,13 @@ class Contacts(Resource):
         query.setdefault("sort", ContactSort.CREATED_AT_DESC.value)
         query.setdefault("limit", MAX_PAGE_SIZE)
         return self._cursor_list(
-            api_path("contacts"), Contact, ("contacts", "items"),
-            params=query, cursor=start, max_items=max_items, prefetch=prefetch,
+            api_path("contacts"),
+            Contact,
+            ("contacts", "items"),
+            params=query,
+            cursor=start,
+            max_items=max_items,
+            prefetch=prefetch,
         )
 
     def list_groups(
@@ -136,8 +141,13 @@ class Contacts(Resource):
         """The groups a contact belongs to (``await`` for a page, ``async for`` for all)."""
         path = _contact(contact_id, "groups")
         return self._cursor_list(
-            path, ContactGroup, ("groups", "items"),
-            params={}, cursor=None, max_items=max_items, prefetch=False,
+            path,
+            ContactGroup,
+            ("groups", "items"),
+            params={},
+            cursor=None,
+            max_items=max_items,
+            prefetch=False,
         )
 
     def bulk_delete(
@@ -164,9 +174,7 @@ class Contacts(Resource):
         def finish(job: BulkJob) -> BulkDeleteResult:
             return delete_result(job.summary, job.requested_count)
 
-        return jobs.operation(
-            contact_ids, send, finish, BulkDeleteResult.merged, poll_interval
-        )
+        return jobs.operation(contact_ids, send, finish, BulkDeleteResult.merged, poll_interval)
 
 
 # Literal routes beside /contacts/{id}: an id spelled like one of them would

@@ -98,8 +98,13 @@ class Groups(Resource):
         start, query = resolve_resume(resume, cursor, {"search": search, "limit": limit})
         query.setdefault("limit", MAX_PAGE_SIZE)
         return self._cursor_list(
-            _groups(), ContactGroup, ("groups", "items"),
-            params=query, cursor=start, max_items=max_items, prefetch=prefetch,
+            _groups(),
+            ContactGroup,
+            ("groups", "items"),
+            params=query,
+            cursor=start,
+            max_items=max_items,
+            prefetch=prefetch,
         )
 
     def list_members(
@@ -122,8 +127,13 @@ class Groups(Resource):
         check_limit(limit, MAX_PAGE_SIZE)
         start, query = resolve_resume(resume, cursor, {"search": search, "limit": limit})
         return self._cursor_list(
-            _groups(group_id, "members"), Contact, _MEMBER_KEYS,
-            params=query, cursor=start, max_items=max_items, prefetch=prefetch,
+            _groups(group_id, "members"),
+            Contact,
+            _MEMBER_KEYS,
+            params=query,
+            cursor=start,
+            max_items=max_items,
+            prefetch=prefetch,
         )
 
     def add_members(

@@ -64,8 +64,9 @@ class Messages(Resource):
         ``contact_id``, are refused before they cost a request and quota.
         """
         if message.scheduled_at is not None:
-            raise ValidationError("use schedule() for a message with a send time",
-                                  field="scheduled_at")
+            raise ValidationError(
+                "use schedule() for a message with a send time", field="scheduled_at"
+            )
         body = _checked(message, template)
         response = await self._call("POST", _SEND, json=body)
         return structure(unwrap(response.data, "message"), Message)
@@ -148,15 +149,21 @@ class Messages(Resource):
         documented, so ``limit`` is sent only when given. ``resume`` takes a
         ``paginator.resume_token`` and restores that scan's filters.
         """
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 1):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
             raise ValidationError(f"expected a positive integer, got {limit!r}", field="limit")
         status_value = None if status is None else MessageStatus(status).value
         given = unstructure(_ListQuery(instance_id, status_value, limit))
         start, query = resolve_resume(resume, cursor, given)
         return self._cursor_list(
-            api_path("messages"), Message, ("messages", "items"),
-            params=query, cursor=start, max_items=max_items, prefetch=prefetch,
+            api_path("messages"),
+            Message,
+            ("messages", "items"),
+            params=query,
+            cursor=start,
+            max_items=max_items,
+            prefetch=prefetch,
         )
 
     async def wait_for_status(

@@ -99,9 +99,7 @@ class Webhooks(Resource):
 
         return AsyncPaginator(fetch)
 
-    async def create(
-        self, url: str, events: Iterable[str | WebhookEventType]
-    ) -> WebhookEndpoint:
+    async def create(self, url: str, events: Iterable[str | WebhookEventType]) -> WebhookEndpoint:
         """Register ``url`` for ``events``; the reply carries the signing secret, once.
 
         Both arguments are checked first (``ValidationError``, no request).

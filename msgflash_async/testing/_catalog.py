@@ -29,7 +29,14 @@ __all__ = [
 ]
 
 MESSAGE_STATUSES = (
-    "scheduled", "queued", "sent", "delivered", "read", "failed", "cancelled", "received",
+    "scheduled",
+    "queued",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "cancelled",
+    "received",
 )
 FINAL_STATUSES = frozenset({"read", "failed", "cancelled", "received"})
 
@@ -83,8 +90,7 @@ class InstanceRecord:
 class TemplateRecord:
     """A stored template; ``variables`` is computed from ``body`` by the route module."""
 
-    __slots__ = ("body", "created_at", "id", "media_url", "name", "type", "updated_at",
-                 "variables")
+    __slots__ = ("body", "created_at", "id", "media_url", "name", "type", "updated_at", "variables")
 
     def __init__(
         self,
@@ -126,9 +132,25 @@ class MessageRecord:
     """
 
     __slots__ = (
-        "body", "contact_id", "created_at", "direction", "error", "from_", "id",
-        "instance_id", "media_url", "path", "provider_message_id", "request",
-        "scheduled_at", "seq", "status", "to", "type", "updated_at", "user_id",
+        "body",
+        "contact_id",
+        "created_at",
+        "direction",
+        "error",
+        "from_",
+        "id",
+        "instance_id",
+        "media_url",
+        "path",
+        "provider_message_id",
+        "request",
+        "scheduled_at",
+        "seq",
+        "status",
+        "to",
+        "type",
+        "updated_at",
+        "user_id",
     )
 
     def __init__(

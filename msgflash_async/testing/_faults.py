@@ -54,7 +54,12 @@ class Fault:
         error: a proxy that timed out while the API took the message.
         """
         return cls(
-            "error", status, code, message, raw=body, headers=dict(headers or {}),
+            "error",
+            status,
+            code,
+            message,
+            raw=body,
+            headers=dict(headers or {}),
             after_handler=after_handler,
         )
 

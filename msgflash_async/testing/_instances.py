@@ -48,8 +48,13 @@ class _InstanceRoutes:
 
     async def state_of(self, request: web.Request) -> web.Response:
         instance = self._instance(request)
-        return ok({"instanceId": instance.id, "status": instance.status,
-                   "providerState": instance.provider_state})
+        return ok(
+            {
+                "instanceId": instance.id,
+                "status": instance.status,
+                "providerState": instance.provider_state,
+            }
+        )
 
     async def health(self, request: web.Request) -> web.Response:
         return ok(health(self._instance(request)))

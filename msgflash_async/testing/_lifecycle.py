@@ -198,8 +198,13 @@ class Lifecycle:
     ) -> MessageRecord:
         """Store an inbound text message and publish ``message.received``."""
         message = MessageRecord(
-            instance_id=instance.id, to=instance.wa_number, type="text", body=text,
-            status="received", now=iso_now(), user_id=workspace.user["id"],
+            instance_id=instance.id,
+            to=instance.wa_number,
+            type="text",
+            body=text,
+            status="received",
+            now=iso_now(),
+            user_id=workspace.user["id"],
         )
         message.direction = "inbound"
         message.from_ = sender

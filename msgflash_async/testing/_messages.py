@@ -40,7 +40,15 @@ __all__ = ["BUTTON_FIELDS", "MEDIA_TYPES", "MESSAGE_TYPES", "add_routes", "check
 
 PREFIX = "/api/v1/messages"
 MESSAGE_TYPES = (
-    "text", "image", "video", "audio", "document", "voice_note", "location", "contact", "buttons",
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "voice_note",
+    "location",
+    "contact",
+    "buttons",
 )
 MEDIA_TYPES = frozenset({"image", "video", "audio", "voice_note", "document"})
 BUTTON_FIELDS: dict[str, tuple[str, ...]] = {
@@ -155,8 +163,9 @@ class _MessageRoutes:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
 
-    def _prepare(self, workspace: Workspace, body: dict[str, Any], *, schedule: bool
-                 ) -> tuple[MessageRecord, float | None]:
+    def _prepare(
+        self, workspace: Workspace, body: dict[str, Any], *, schedule: bool
+    ) -> tuple[MessageRecord, float | None]:
         """Every check of a send or schedule; the record to store, not yet stored."""
         settings = self.state.settings
         if not settings.subscription_active:
@@ -195,8 +204,14 @@ class _MessageRoutes:
         elif kind == "buttons":
             text = body.get("description")
         message = MessageRecord(
-            instance_id="", to=body["to"], type=kind, body=text, status="queued",
-            now=iso_now(), user_id=workspace.user["id"], request=body,
+            instance_id="",
+            to=body["to"],
+            type=kind,
+            body=text,
+            status="queued",
+            now=iso_now(),
+            user_id=workspace.user["id"],
+            request=body,
         )
         message.contact_id, message.media_url = contact_id, media
         return message
@@ -243,8 +258,14 @@ class _MessageRoutes:
         has_more = len(rows) > limit
         page = rows[:limit]
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if has_more else None
-        return ok({"messages": [row.to_wire(full=False) for row in page], "limit": limit,
-                   "nextCursor": next_cursor, "hasMore": has_more})
+        return ok(
+            {
+                "messages": [row.to_wire(full=False) for row in page],
+                "limit": limit,
+                "nextCursor": next_cursor,
+                "hasMore": has_more,
+            }
+        )
 
     @staticmethod
     def _cursor_position(workspace: Workspace, cursor: str | None) -> int | None:

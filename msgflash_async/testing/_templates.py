@@ -107,12 +107,23 @@ def context_values(
     """Every ``namespace.key`` the given context can fill."""
     values = {f"user.{k}": v for k, v in workspace.user.items()}
     if instance is not None:
-        values.update({"instance.name": instance.name, "instance.waNumber": instance.wa_number,
-                       "instance.id": instance.id})
+        values.update(
+            {
+                "instance.name": instance.name,
+                "instance.waNumber": instance.wa_number,
+                "instance.id": instance.id,
+            }
+        )
     if contact is not None:
         first, _, last = contact.name.strip().partition(" ")
-        for key, raw in {**contact.meta, "name": contact.name, "phone": contact.phone,
-                         "firstName": first, "lastName": last.strip(), "id": contact.id}.items():
+        for key, raw in {
+            **contact.meta,
+            "name": contact.name,
+            "phone": contact.phone,
+            "firstName": first,
+            "lastName": last.strip(),
+            "id": contact.id,
+        }.items():
             text = _text(raw)
             if text is not None:
                 values["contact." + key] = text
@@ -140,8 +151,9 @@ def render_for_send(
         raise ApiFailure(400, "TEMPLATE_CONTEXT_UNAVAILABLE", text)
     if template.body is None:
         return None
-    rendered, missing = render(template.body, context_values(workspace, instance, contact,
-                                                             variables))
+    rendered, missing = render(
+        template.body, context_values(workspace, instance, contact, variables)
+    )
     if missing:
         details = [{"field": key, "message": "no value for this variable"} for key in missing]
         text = "Missing template variables: " + ", ".join(missing)
@@ -186,13 +198,15 @@ class _TemplateRoutes:
         limit = query_int(request, "limit", default=20, low=1, high=100)
         rows = list(reversed(workspace.templates.values()))  # newest first
         start = (page - 1) * limit
-        return ok({
-            "templates": [t.to_wire() for t in rows[start : start + limit]],
-            "total": len(rows),
-            "page": page,
-            "limit": limit,
-            "totalPages": math.ceil(len(rows) / limit),
-        })
+        return ok(
+            {
+                "templates": [t.to_wire() for t in rows[start : start + limit]],
+                "total": len(rows),
+                "page": page,
+                "limit": limit,
+                "totalPages": math.ceil(len(rows) / limit),
+            }
+        )
 
     async def create(self, request: web.Request) -> web.Response:
         workspace = self.state.workspace(request)
@@ -201,8 +215,9 @@ class _TemplateRoutes:
         _check_complete(check, fields["type"], fields["body"], fields["mediaUrl"])
         check.check()
         keys = check_template_body(fields["body"])
-        template = TemplateRecord(fields["name"], fields["type"], fields["body"],
-                                  fields["mediaUrl"], keys, iso_now())
+        template = TemplateRecord(
+            fields["name"], fields["type"], fields["body"], fields["mediaUrl"], keys, iso_now()
+        )
         workspace.templates[template.id] = template
         return ok(template.to_wire(), status=201)
 
@@ -247,8 +262,14 @@ class _TemplateRoutes:
         keys = check_template_body(template.body)
         values = context_values(workspace, instance, contact, variables)
         rendered, missing = render(template.body or "", values)
-        return ok({"rendered": rendered, "variables": keys, "missingVariables": missing,
-                   "valid": not missing})
+        return ok(
+            {
+                "rendered": rendered,
+                "variables": keys,
+                "missingVariables": missing,
+                "valid": not missing,
+            }
+        )
 
 
 def add_routes(app: web.Application, state: EmulatorState) -> None:
@@ -260,4 +281,3 @@ def add_routes(app: web.Application, state: EmulatorState) -> None:
     router.add_put(PREFIX + "/{template_id}", routes.update)
     router.add_delete(PREFIX + "/{template_id}", routes.delete)
     router.add_post(PREFIX + "/{template_id}/preview", routes.preview)
-
