@@ -55,6 +55,8 @@ class EmulatorSettings:
     failing_numbers: set[str] = attrs.field(factory=set)  # accepted, then "failed"
     invalid_numbers: set[str] = attrs.field(factory=set)  # 422 INVALID_DESTINATION
     unread_numbers: set[str] = attrs.field(factory=set)  # stop at "delivered"
+    # Plan feature switches: a feature missing here answers 403 <FEATURE>_NOT_AVAILABLE_ON_PLAN.
+    features: set[str] = attrs.field(factory=lambda: {"campaigns", "statuses", "webhooks"})
 
 
 class RequestRecord:
