@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 
 from msgflash_async.testing import Emulator, Fault, run_emulator
@@ -434,10 +435,10 @@ async def test_delay_trips_client_timeout_and_stop_is_prompt() -> None:
     async with aiohttp.ClientSession(emu.base_url, headers=emu.headers(), timeout=timeout) as http:
         with pytest.raises(asyncio.TimeoutError):
             await http.get(CONTACTS)
-    started = time.monotonic()
-    await emu.stop()
-    await emu.stop()  # idempotent
-    assert time.monotonic() - started < 2.0
+    # A stop that waited for the pending 30 s delay would trip this generous bound.
+    with anyio.fail_after(15):
+        await emu.stop()
+        await emu.stop()  # idempotent
 
 
 async def test_latency_and_random_faults_are_seeded(
@@ -503,14 +504,15 @@ async def test_deep_pages_stay_fast() -> None:
     async with Emulator(rate_limit=None, record_requests=False) as emu:
         emu.seed_contacts(20_000)
         async with aiohttp.ClientSession(emu.base_url, headers=emu.headers()) as http:
-            started = time.monotonic()
-            _, body = await call(http, "GET", CONTACTS, params={"limit": "100"})
-            for _ in range(20):
-                cursor = body["data"]["nextCursor"]
-                _, body = await call(
-                    http, "GET", CONTACTS, params={"limit": "100", "cursor": cursor}
-                )
-            assert time.monotonic() - started < 1.0
+            # Speed is the benchmarks' job; this only catches a scan so slow it hangs.
+            with anyio.fail_after(20):
+                _, body = await call(http, "GET", CONTACTS, params={"limit": "100"})
+                for _ in range(20):
+                    cursor = body["data"]["nextCursor"]
+                    _, body = await call(
+                        http, "GET", CONTACTS, params={"limit": "100", "cursor": cursor}
+                    )
+            assert len(body["data"]["contacts"]) == 100
 
 
 async def test_pytest_plugin_fixture(msgflash_emulator: Emulator) -> None:  # noqa: F811
