@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from functools import cached_property
 from types import TracebackType
 
 import aiohttp
 
 from ._config import ClientConfig, RetryPolicy, Timeouts
+from ._exceptions import ConfigurationError
 from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
 from ._secret import Secret
 from ._session import Session
@@ -39,7 +41,13 @@ class MsgFlashClient:
     ``timeout`` bounds each attempt, ``deadline`` a whole call with its
     retries; ``retry`` (a :class:`RetryPolicy`) overrides ``max_retries`` to
     tune the backoff; ``rate_limit`` is requests per second, a
-    :class:`RateLimiter`, or None to turn client-side limiting off.
+    :class:`RateLimiter`, or 0 or None to turn client-side limiting off.
+
+    Settings that cannot work (a timeout <= 0, ``max_retries < 0``,
+    ``pool_size < 1``, a negative ``rate_limit``) raise
+    :class:`ConfigurationError` here, saying what to pass. A ``base_url``
+    ending in ``/api/v1`` is accepted and the prefix dropped (every path
+    carries it).
     """
 
     def __init__(
@@ -129,8 +137,19 @@ class MsgFlashClient:
 
 
 def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter:
-    if rate_limit is None:
+    # 0 means off, as for the emulator command's --rate-limit 0.
+    if rate_limit is None or (isinstance(rate_limit, (int, float)) and rate_limit == 0):
         return NoRateLimit()
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float, RateLimiter)):
+        raise ConfigurationError(
+            f"rate_limit={rate_limit!r} cannot work: pass requests per second (e.g. 10), "
+            "0 or None for no client-side limit, or a RateLimiter."
+        )
     if isinstance(rate_limit, (int, float)):
+        if not (math.isfinite(rate_limit) and rate_limit > 0):
+            raise ConfigurationError(
+                f"rate_limit={rate_limit!r} cannot work: pass a positive number of "
+                "requests per second (e.g. 10), or 0 or None for no client-side limit."
+            )
         return SlidingWindowLimiter(rate=rate_limit)
     return rate_limit

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
@@ -19,18 +21,69 @@ __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "RetryPolicy", "Timeouts"]
 DEFAULT_BASE_URL = "https://srv.msgflash.com"
 _PERSONAL_KEY = re.compile(r"msgf_live_[0-9a-f]{64}")
 _TEAM_PREFIX = "msgf_team_"
+# A base URL the user copied with the API prefix on it would be sent as
+# /api/v1/api/v1/...: the prefix is dropped, the paths carry it themselves.
+_API_PREFIX = "/api/v1"
+_Validator = Callable[[Any, Any, Any], None]
 # Keys and team ids are visible ASCII: anything else is a copy-paste slip at
 # best and header injection at worst (a CR/LF would start a new header).
 _HEADER_UNSAFE = re.compile(r"[^\x21-\x7e]")
 
 
+def _positive(name: str, example: str) -> _Validator:
+    """A validator: a finite number of seconds above zero (None passes)."""
+
+    def check(_: object, __: Any, value: float | None) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigurationError(f"{name} must be a number of seconds; pass e.g. {example}.")
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigurationError(
+                f"{name}={value!r} cannot work: pass a positive number of seconds, e.g. {example}."
+            )
+
+    return check
+
+
+def _at_least(name: str, low: int, example: str) -> _Validator:
+    """A validator: an int (not a bool) of at least ``low``."""
+
+    def check(_: object, __: Any, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigurationError(
+                f"{name}={value!r} cannot work: pass an integer >= {low}, e.g. {example}."
+            )
+
+    return check
+
+
+def _not_negative(name: str, example: str) -> _Validator:
+    def check(_: object, __: Any, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ConfigurationError(
+                f"{name}={value!r} cannot work: pass a number of seconds >= 0, e.g. {example}."
+            )
+
+    return check
+
+
 @attrs.frozen
 class Timeouts:
-    """Per-attempt limits, in seconds; ``deadline`` bounds a whole call, retries included."""
+    """Per-attempt limits, in seconds; ``deadline`` bounds a whole call, retries included.
 
-    request: float = 30.0
-    connect: float = 10.0
-    deadline: float | None = None
+    Each must be a positive, finite number of seconds (``deadline=None``: no
+    overall deadline); anything else is a :class:`ConfigurationError` here,
+    not a confusing failure at the first request.
+    """
+
+    request: float = attrs.field(default=30.0, validator=_positive("timeout", "timeout=30"))
+    connect: float = attrs.field(
+        default=10.0, validator=_positive("connect_timeout", "connect_timeout=10")
+    )
+    deadline: float | None = attrs.field(
+        default=None, validator=_positive("deadline", "deadline=60, or None for none")
+    )
 
 
 @attrs.frozen
@@ -42,10 +95,18 @@ class RetryPolicy:
     call that looks hung, or a retry sooner than asked that is refused again.
     """
 
-    max_retries: int = 3
-    backoff_base: float = 0.5
-    backoff_max: float = 8.0
-    retry_after_max: float = 60.0
+    max_retries: int = attrs.field(
+        default=3, validator=_at_least("max_retries", 0, "max_retries=0 for no retries")
+    )
+    backoff_base: float = attrs.field(
+        default=0.5, validator=_not_negative("backoff_base", "backoff_base=0.5")
+    )
+    backoff_max: float = attrs.field(
+        default=8.0, validator=_not_negative("backoff_max", "backoff_max=8")
+    )
+    retry_after_max: float = attrs.field(
+        default=60.0, validator=_not_negative("retry_after_max", "retry_after_max=60")
+    )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
         """Seconds to wait before retry number ``attempt`` (1-based); None: do not retry."""
@@ -53,6 +114,14 @@ class RetryPolicy:
             return max(retry_after, 0.0) if retry_after <= self.retry_after_max else None
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
         return random.uniform(0, ceiling)
+
+
+def _retry_policy(_: object, __: Any, value: object) -> None:
+    if not isinstance(value, RetryPolicy):
+        raise ConfigurationError(
+            f"retry={value!r} cannot work: pass a RetryPolicy, e.g. "
+            "retry=RetryPolicy(max_retries=5), or None for the default."
+        )
 
 
 @attrs.frozen
@@ -63,11 +132,11 @@ class ClientConfig:
     base_url: str = DEFAULT_BASE_URL
     team_id: Secret | None = None
     timeouts: Timeouts = Timeouts()
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = attrs.field(default=RetryPolicy(), validator=_retry_policy)
     # Sized for the batch sender: enough connections to saturate the API at
     # its documented rate even with slow answers, not so many that a burst
     # opens hundreds of sockets.
-    pool_size: int = 64
+    pool_size: int = attrs.field(default=64, validator=_at_least("pool_size", 1, "pool_size=64"))
     verify_ssl: bool = True
 
     @classmethod
@@ -84,7 +153,7 @@ class ClientConfig:
         env = os.environ if environ is None else environ
         key = _reveal(api_key) or env.get("MSGFLASH_API_KEY", "")
         team = _reveal(team_id) or env.get("MSGFLASH_TEAM_ID") or None
-        url = (base_url or env.get("MSGFLASH_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        url = _normalise_base_url(base_url or env.get("MSGFLASH_BASE_URL") or DEFAULT_BASE_URL)
         _check_key(key, team)
         _check_base_url(url)
         return cls(
@@ -131,8 +200,21 @@ def _check_key(key: str, team_id: str | None) -> None:
         )
 
 
+def _normalise_base_url(url: str) -> str:
+    """``url`` without trailing slashes or the ``/api/v1`` every path already starts with."""
+    url = url.rstrip("/")
+    if url.endswith(_API_PREFIX):
+        url = url[: -len(_API_PREFIX)].rstrip("/")
+    return url
+
+
 def _check_base_url(url: str) -> None:
     parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"Refusing base URL {url!r}: no query string or fragment; pass the server "
+            "root, e.g. 'https://srv.msgflash.com'."
+        )
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):

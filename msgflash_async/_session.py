@@ -8,6 +8,7 @@ import logging
 import ssl
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
@@ -90,6 +91,8 @@ class Session:
         self._http = http
         self._owns_http = http is None
         self._state = _State.UNOPENED
+        # Errors name the path as sent, base URL path included ("/proxy/api/v1/...").
+        self._base_path = urlsplit(config.base_url).path
         self._headers = build_headers(
             config.api_key, config.team_id, user_agent(aiohttp.__version__)
         )
@@ -173,7 +176,9 @@ class Session:
         except TimeoutError as exc:
             _drop_frames(exc)  # the cancelled attempt's aiohttp frames hold the key
             error = DeadlineExceededError(
-                f"no answer within the {deadline:g}s deadline", method=method, path=path
+                f"no answer within the {deadline:g}s deadline",
+                method=method,
+                path=self._base_path + path,
             )
             # Still queued for a connection or the rate limiter: nothing left.
             error.request_sent = call.sent
@@ -220,9 +225,9 @@ class Session:
         self, http: aiohttp.ClientSession, call: _Call, mark: Mark | None, attempt: int
     ) -> Response:
         """One request and its answer; the gate taken by ``_take_turn`` is released here."""
-        method, path = call.method, call.path
+        method, path = call.method, self._base_path + call.path
         headers = self._headers if call.body is None else self._json_headers
-        url = self._config.base_url + path
+        url = self._config.base_url + call.path
         loop = asyncio.get_running_loop()
         started = loop.time()
         status: int | str = "error"

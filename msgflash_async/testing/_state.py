@@ -39,7 +39,7 @@ INVALID_KEY = "Invalid or missing API key"
 class EmulatorSettings:
     """Behaviour knobs; mutable so a test can change them while the server runs."""
 
-    rate_limit: int | None = 10  # accepted requests per key per window; None = off
+    rate_limit: int | None = 10  # accepted requests per key per window; None or 0 = off
     rate_window: float = 1.0
     monthly_api_quota: int | None = None  # accepted requests before the monthly 429
     max_contact_groups: int | None = 50  # None = unlimited
@@ -248,7 +248,7 @@ class EmulatorState:
         """Sliding-window rate limit per key, then the monthly quota; raise the 429s."""
         now = time.monotonic()
         limit = self.settings.rate_limit
-        if limit is not None:
+        if limit:  # None or 0: off, as the client's rate_limit
             window = self._windows.setdefault(api_key, deque())
             horizon = now - self.settings.rate_window
             while window and window[0] <= horizon:
