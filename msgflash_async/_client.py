@@ -19,6 +19,7 @@ from .resources.contacts import Contacts
 from .resources.groups import Groups
 from .resources.instances import Instances
 from .resources.messages import Messages
+from .resources.statuses import Statuses
 from .resources.templates import Templates
 from .resources.webhooks import Webhooks
 
@@ -122,6 +123,10 @@ class MsgFlashClient:
     @cached_property
     def messages(self) -> Messages:
         return Messages(self._session)
+
+    @cached_property
+    def statuses(self) -> Statuses:
+        return Statuses(self._session)
 
     @cached_property
     def templates(self) -> Templates:

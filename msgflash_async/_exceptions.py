@@ -17,11 +17,13 @@ of the answer::
     ├── DecodeError                   an answer that does not fit the expected model
     ├── APIError                      the server answered with an error envelope
     │   ├── BadRequestError           400 (BAD_REQUEST)
+    │   │   ├── CampaignStateError    400 BAD_REQUEST to a campaign pause/resume (wrong status)
     │   │   ├── ServerValidationError 400 VALIDATION_ERROR
     │   │   └── TemplateError         400 TEMPLATE_INVALID, _VARIABLES_MISSING, _CONTEXT_UNAVAILABLE
     │   ├── AuthenticationError       401 UNAUTHORIZED
     │   ├── PermissionDeniedError     403 FORBIDDEN, TEAM_*, INSTANCE_NOT_ASSIGNED
-    │   │   └── PlanLimitError        403 MAX_*, *_NOT_AVAILABLE_ON_PLAN, SUBSCRIPTION_INACTIVE
+    │   │   └── PlanLimitError        403 MAX_*, SUBSCRIPTION_INACTIVE, TEAM_*_LIMIT_*
+    │   │       └── FeatureNotAvailableError 403 *_NOT_AVAILABLE_ON_PLAN (.feature)
     │   ├── NotFoundError             404 NOT_FOUND, TEAM_NOT_FOUND
     │   ├── ConflictError             409 CONFLICT
     │   ├── UnprocessableError        422 INVALID_DESTINATION
@@ -32,6 +34,10 @@ of the answer::
     ├── JobError                      a bulk job ended badly (.job carries it)
     │   ├── JobFailedError
     │   └── JobCancelledError
+    ├── CampaignError                 a campaign wait ended without completion (.campaign)
+    │   ├── CampaignFailedError
+    │   ├── CampaignCancelledError
+    │   └── CampaignStalledError      an unknown status and no progress: it may never end
     ├── MessageError                  a message ended before the awaited status (.msg)
     │   ├── MessageFailedError
     │   └── MessageCancelledError
@@ -50,6 +56,11 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "CampaignCancelledError",
+    "CampaignError",
+    "CampaignFailedError",
+    "CampaignStalledError",
+    "CampaignStateError",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
@@ -57,6 +68,7 @@ __all__ = [
     "ConnectionLostError",
     "DeadlineExceededError",
     "DecodeError",
+    "FeatureNotAvailableError",
     "JobCancelledError",
     "JobError",
     "JobFailedError",
@@ -203,6 +215,28 @@ class PlanLimitError(PermissionDeniedError):
     """403: the plan forbids this or a plan cap is reached."""
 
 
+class FeatureNotAvailableError(PlanLimitError):
+    """403 ``<FEATURE>_NOT_AVAILABLE_ON_PLAN``: the plan does not include this feature.
+
+    ``feature`` names it in lower case (``"campaigns"``, ``"statuses"``,
+    ``"webhooks"``, ...; ``"feature"`` for the generic code). Plans change:
+    read the plan's ``features`` from billing usage instead of assuming.
+    """
+
+    @property
+    def feature(self) -> str:
+        code = self.code or ""
+        return code.removesuffix("_NOT_AVAILABLE_ON_PLAN").lower() or "feature"
+
+
+class CampaignStateError(BadRequestError):
+    """400 BAD_REQUEST to a pause or resume: the campaign's status does not allow it now.
+
+    Pause works on a ``scheduled`` or ``running`` campaign, resume on a
+    ``paused`` one; read the campaign again to see where it is.
+    """
+
+
 class NotFoundError(APIError):
     """404: missing, or outside your account or workspace."""
 
@@ -247,6 +281,30 @@ class JobCancelledError(JobError):
     """The job ended with status ``cancelled``."""
 
 
+class CampaignError(MsgFlashError):
+    """A campaign wait ended without the campaign completing; ``campaign`` is its last state."""
+
+    def __init__(self, message: str, *, campaign: Any) -> None:
+        super().__init__(message)
+        self.campaign = campaign
+
+
+class CampaignFailedError(CampaignError):
+    """The campaign ended with status ``failed``."""
+
+
+class CampaignCancelledError(CampaignError):
+    """The campaign ended with status ``cancelled``."""
+
+
+class CampaignStalledError(CampaignError):
+    """The campaign shows a status the SDK does not know and its counts stopped moving.
+
+    Waiting on could last forever, so the wait ends here; ``campaign.status``
+    is the server's value. Read the campaign later to see how it ended.
+    """
+
+
 class MessageError(MsgFlashError):
     """A message ended without reaching the awaited status; ``msg`` is its last state."""
 
@@ -288,11 +346,11 @@ _BY_CODE: dict[str, type[APIError]] = {
     "MAX_API_KEYS_REACHED": PlanLimitError,
     "MAX_WEBHOOK_ENDPOINTS_REACHED": PlanLimitError,
     "MAX_CONTACT_GROUPS_REACHED": PlanLimitError,
-    "API_KEYS_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
-    "WEBHOOKS_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
-    "CAMPAIGNS_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
-    "STATUSES_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
-    "FEATURE_NOT_AVAILABLE_ON_PLAN": PlanLimitError,
+    "API_KEYS_NOT_AVAILABLE_ON_PLAN": FeatureNotAvailableError,
+    "WEBHOOKS_NOT_AVAILABLE_ON_PLAN": FeatureNotAvailableError,
+    "CAMPAIGNS_NOT_AVAILABLE_ON_PLAN": FeatureNotAvailableError,
+    "STATUSES_NOT_AVAILABLE_ON_PLAN": FeatureNotAvailableError,
+    "FEATURE_NOT_AVAILABLE_ON_PLAN": FeatureNotAvailableError,
     "TEAM_FEATURE_UNAVAILABLE": PlanLimitError,
     "TEAM_LIMIT_REACHED": PlanLimitError,
     "TEAM_SEAT_LIMIT_REACHED": PlanLimitError,
@@ -328,6 +386,8 @@ def error_class_for(status: int, code: str | None) -> type[APIError]:
             return by_code
         if code.startswith("MONTHLY_") and code.endswith("_QUOTA_EXCEEDED"):
             return QuotaExceededError
+        if code.endswith("_NOT_AVAILABLE_ON_PLAN") and status == 403:
+            return FeatureNotAvailableError
         if code.startswith(("MAX_", "TEAM_")) or code.endswith("_NOT_AVAILABLE_ON_PLAN"):
             return PlanLimitError if status == 403 else _BY_STATUS.get(status, APIError)
         if code.startswith("TEMPLATE_"):

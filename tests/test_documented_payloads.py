@@ -22,6 +22,7 @@ from msgflash_async._protocol import decipher, error_from_response
 from msgflash_async._session import Response
 from msgflash_async.models.contacts import ContactCreate, RemoveMembersResult
 from msgflash_async.models.jobs import BulkJobAccepted
+from msgflash_async.models.statuses import OutgoingStatus, PublishedStatus, StatusType
 from msgflash_async.resources.bulk_jobs import delete_result, job_or_result
 
 APRIL_FIRST = dt.datetime(2026, 4, 1, 10, 0, tzinfo=dt.timezone.utc)
@@ -200,3 +201,38 @@ def test_documented_success_envelopes() -> None:
     assert single == {"id": "c1"}
     assert simple == [{"id": "a"}, {"id": "b"}]
     assert paged == {"contacts": [], "nextCursor": None, "hasMore": False}
+
+
+def test_status_create_body_and_reply() -> None:
+    # Section 7.2: body {instanceId, type, content, caption?, backgroundColor?};
+    # 201 -> {"data": {"instanceId", "providerMessageId"}}.
+    body = unstructure(
+        OutgoingStatus.text_status("inst_uuid", "Open today", background_color="#25D366")
+    )
+    assert body == {
+        "instanceId": "inst_uuid",
+        "type": "text",
+        "content": "Open today",
+        "backgroundColor": "#25D366",
+    }
+    image = unstructure(
+        OutgoingStatus.image_status("inst_uuid", "https://e.com/a.jpg", caption="Hi")
+    )
+    assert image == {
+        "instanceId": "inst_uuid",
+        "type": "image",
+        "content": "https://e.com/a.jpg",
+        "caption": "Hi",
+    }
+    reply = structure(
+        decipher(
+            201,
+            {},
+            b'{"data": {"instanceId": "inst_uuid", "providerMessageId": "BAE5D1A2B3C4D5E6"}}',
+            method="POST",
+            path="/api/v1/statuses",
+        ),
+        PublishedStatus,
+    )
+    assert (reply.instance_id, reply.provider_message_id) == ("inst_uuid", "BAE5D1A2B3C4D5E6")
+    assert OutgoingStatus("i", "image", "https://e.com/a.jpg").type is StatusType.IMAGE

@@ -63,7 +63,8 @@ class Lifecycle:
         self._heap: list[_Entry] = []
         self._tiebreak = itertools.count()
         self._wake = asyncio.Event()
-        self.outbound_count = 0  # messages charged to the monthly outbound quota
+        self.outbound_count = 0  # messages and statuses charged to the monthly outbound quota
+        self.statuses_count = 0  # the statuses among them
 
     @property
     def pending(self) -> int:
@@ -81,6 +82,12 @@ class Lifecycle:
         if self.quota_exhausted():
             message = "Monthly outbound message quota exceeded"
             raise ApiFailure(429, "MONTHLY_OUTBOUND_QUOTA_EXCEEDED", message)
+
+    def charge_status(self) -> None:
+        """A published status: it takes the same monthly outbound quota as a message."""
+        self.check_quota()
+        self.outbound_count += 1
+        self.statuses_count += 1
 
     # -- entry points ------------------------------------------------------
 

@@ -119,6 +119,15 @@ class MessagingMixin:
         """Messages charged to the monthly outbound quota (scheduled ones at send time)."""
         return self.state.lifecycle.outbound_count
 
+    @property
+    def statuses_count(self) -> int:
+        """Statuses published (each also charged to the monthly outbound quota)."""
+        return self.state.lifecycle.statuses_count
+
+    def published_statuses(self, *, team: bool = False) -> list[dict[str, Any]]:
+        """Statuses the workspace published, oldest first (``type``, ``content``, ...)."""
+        return [dict(status) for status in self._workspace(team).statuses]
+
     def duplicate_recipients(self) -> dict[str, int]:
         """Numbers that were sent more than one accepted message, with their counts."""
         counts = Counter(message.to for message in self.state.outbound)

@@ -16,7 +16,16 @@ from typing import Any
 
 from aiohttp import web
 
-from . import _contacts, _groups, _instances, _jobs, _messages, _templates, _webhooks
+from . import (
+    _contacts,
+    _groups,
+    _instances,
+    _jobs,
+    _messages,
+    _statuses,
+    _templates,
+    _webhooks,
+)
 from ._faults import Faults
 from ._messaging import MessagingMixin
 from ._middleware import build_middlewares
@@ -34,6 +43,7 @@ ROUTE_MODULES: tuple[RouteInstaller, ...] = (
     _instances.add_routes,
     _templates.add_routes,
     _messages.add_routes,
+    _statuses.add_routes,
     _contacts.add_routes,  # last: its /contacts/{id} would shadow the literal paths above
 )
 

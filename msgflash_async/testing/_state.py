@@ -104,6 +104,7 @@ class Workspace:
         self.instances: dict[str, InstanceRecord] = {}
         self.templates: dict[str, TemplateRecord] = {}
         self.messages = MessageLog()
+        self.statuses: list[dict[str, Any]] = []  # published statuses, oldest first
         self.default_instance = self.add_instance("Main instance", instance_id=instance_id)
 
     def add_instance(
