@@ -41,6 +41,7 @@ from ._exceptions import (
     ProviderError,
     QuotaExceededError,
     RateLimitError,
+    RateLimiterUnavailableError,
     RequestTimeoutError,
     ServerError,
     ServerValidationError,
@@ -52,7 +53,13 @@ from ._exceptions import (
 )
 from ._jobs import BulkOperation, JobHandle
 from ._pagination import AsyncPaginator, Page, ResumeToken
-from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
+from ._ratelimit import (
+    AdaptiveMargin,
+    NoRateLimit,
+    RateLimiter,
+    RateLimitFeedback,
+    SlidingWindowLimiter,
+)
 from ._secret import Secret
 from ._version import __version__
 from .models.contacts import (
@@ -79,10 +86,12 @@ from .models.messages import (
 from .models.statuses import OutgoingStatus, PublishedStatus, StatusType
 from .models.templates import Template, TemplatePreview, TemplateType
 from .models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEventType
+from .redis import RedisRateLimiter
 from .templating import TemplateCheck, check_variables
 
 __all__ = [
     "APIError",
+    "AdaptiveMargin",
     "AddMembersResult",
     "AsyncPaginator",
     "AuthenticationError",
@@ -145,7 +154,10 @@ __all__ = [
     "PublishedStatus",
     "QuotaExceededError",
     "RateLimitError",
+    "RateLimitFeedback",
     "RateLimiter",
+    "RateLimiterUnavailableError",
+    "RedisRateLimiter",
     "RemoveMembersResult",
     "RequestTimeoutError",
     "ResumeToken",

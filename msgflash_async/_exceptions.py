@@ -13,7 +13,9 @@ of the answer::
     │   ├── ConnectError              could not connect: the request never left
     │   ├── RequestTimeoutError       no answer within the per-attempt timeout
     │   ├── ConnectionLostError       the connection dropped, or the body was cut
-    │   └── DeadlineExceededError     the overall deadline of a call (retries included)
+    │   ├── DeadlineExceededError     the overall deadline of a call (retries included)
+    │   └── RateLimiterUnavailableError  the shared rate limiter (Redis) did not
+    │                                 answer: the request was not sent
     ├── DecodeError                   an answer that does not fit the expected model
     ├── APIError                      the server answered with an error envelope
     │   ├── BadRequestError           400 (BAD_REQUEST)
@@ -82,6 +84,7 @@ __all__ = [
     "ProviderError",
     "QuotaExceededError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "RequestTimeoutError",
     "ServerError",
     "ServerValidationError",
@@ -146,6 +149,17 @@ class ConnectionLostError(TransportError):
 
 class DeadlineExceededError(TransportError):
     """The overall deadline of a logical call (all retries included) passed."""
+
+
+class RateLimiterUnavailableError(TransportError):
+    """The shared rate limiter (e.g. Redis) could not be asked: nothing was sent.
+
+    Raised instead of sending without a limit, which would overrun the budget
+    the other processes hold to. The limiter's ``fallback_rate`` opts into a
+    conservative local limit instead.
+    """
+
+    request_sent = False
 
 
 class DecodeError(MsgFlashError):

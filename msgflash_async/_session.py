@@ -38,7 +38,7 @@ from ._protocol import (
     should_retry,
     user_agent,
 )
-from ._ratelimit import Mark, NoRateLimit, RateLimiter
+from ._ratelimit import Mark, NoRateLimit, RateLimiter, RateLimitFeedback
 from ._withdraw import SendWindow, current_window
 
 __all__ = ["Response", "Session"]
@@ -88,6 +88,8 @@ class Session:
         self._limiter = limiter
         # Without a limit, skip the await per call (the hot path of benchmarks).
         self._limited = not isinstance(limiter, NoRateLimit)
+        # A limiter that learns hears of every 429 the server gave.
+        self._feedback = limiter if isinstance(limiter, RateLimitFeedback) else None
         self._http = http
         self._owns_http = http is None
         self._state = _State.UNOPENED
@@ -214,11 +216,13 @@ class Session:
         sent_before, call.sent = call.sent, True
         try:
             return await self._exchange(http, call, mark, attempt)
-        except (ConnectError, RateLimitError):
+        except (ConnectError, RateLimitError) as error:
             # Refused unprocessed: as far as this attempt goes, nothing was sent.
             call.sent = sent_before
             if window is not None:
                 window.refused()
+            if self._feedback is not None and isinstance(error, RateLimitError):
+                await self._feedback.on_rate_limited()
             raise
 
     async def _exchange(

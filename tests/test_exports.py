@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgflash_async
+import msgflash_async.redis
 import msgflash_async.testing
 import msgflash_async.webhooks
 
@@ -19,12 +20,12 @@ def test_public_names_are_not_private_modules() -> None:
     # pytest rewrites installed plugin packages and adds "@py_builtins"-style names.
     exported = {n for n in dir(msgflash_async) if not n.startswith(("_", "@"))}
     # Sub-packages users import explicitly, plus the modules the names above live in.
-    allowed_extra = {"cli", "models", "resources", "testing", "templating", "webhooks"}
+    allowed_extra = {"cli", "models", "redis", "resources", "testing", "templating", "webhooks"}
     assert exported - set(msgflash_async.__all__) <= allowed_extra
 
 
 def test_subpackages_export_sorted_names() -> None:
-    for module in (msgflash_async.webhooks, msgflash_async.testing):
+    for module in (msgflash_async.webhooks, msgflash_async.testing, msgflash_async.redis):
         names = list(module.__all__)
         assert names == sorted(names), module.__name__
         for name in names:

@@ -1,0 +1,16 @@
+"""Redis as the layer that processes on one API key share (the ``redis`` extra).
+
+- :class:`RedisRateLimiter`: one rate budget for every process on a key.
+- :class:`RedisDedupeStore` and :class:`RedisStatusTracker`: webhook receivers
+  behind a load balancer handle each delivery once and agree on statuses.
+
+Importing this module does not import ``redis``; building one of these
+objects without the extra raises an ImportError naming
+``pip install 'msgflash-async[redis]'``.
+"""
+
+from __future__ import annotations
+
+from ._limiter import RedisRateLimiter
+
+__all__ = ["RedisRateLimiter"]
