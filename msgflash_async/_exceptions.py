@@ -14,9 +14,12 @@ of the answer::
     │   ├── RequestTimeoutError       no answer within the per-attempt timeout
     │   ├── ConnectionLostError       the connection dropped, or the body was cut
     │   ├── DeadlineExceededError     the overall deadline of a call (retries included)
-    │   └── RateLimiterUnavailableError  the shared rate limiter (Redis) did not
-    │                                 answer: the request was not sent
+    │   ├── RateLimiterUnavailableError  the shared rate limiter (Redis) did not
+    │   │                             answer: the request was not sent
+    │   └── ResponseTooLargeError     a body past the client's max_response_bytes
     ├── DecodeError                   an answer that does not fit the expected model
+    ├── PaginationError               a list the server never ends (cursor repeated,
+    │                                 empty pages promising more)
     ├── APIError                      the server answered with an error envelope
     │   ├── BadRequestError           400 (BAD_REQUEST)
     │   │   ├── CampaignStateError    400 BAD_REQUEST to a campaign pause/resume (wrong status)
@@ -33,9 +36,10 @@ of the answer::
     │   ├── QuotaExceededError        429 MONTHLY_*_QUOTA_EXCEEDED (not transient)
     │   └── ServerError               5xx INTERNAL_ERROR
     │       └── ProviderError         502 PROVIDER_ERROR / _TIMEOUT / _UNAVAILABLE
-    ├── JobError                      a bulk job ended badly (.job carries it)
+    ├── JobError                      a job ended badly or stalled (.job carries it)
     │   ├── JobFailedError
-    │   └── JobCancelledError
+    │   ├── JobCancelledError
+    │   └── JobStalledError           no progress for the stall window (job still running)
     ├── CampaignError                 a campaign wait ended without completion (.campaign)
     │   ├── CampaignFailedError
     │   ├── CampaignCancelledError
@@ -74,11 +78,13 @@ __all__ = [
     "JobCancelledError",
     "JobError",
     "JobFailedError",
+    "JobStalledError",
     "MessageCancelledError",
     "MessageError",
     "MessageFailedError",
     "MsgFlashError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "PlanLimitError",
     "ProviderError",
@@ -86,6 +92,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiterUnavailableError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ServerError",
     "ServerValidationError",
     "TemplateError",
@@ -162,6 +169,18 @@ class RateLimiterUnavailableError(TransportError):
     request_sent = False
 
 
+class ResponseTooLargeError(TransportError):
+    """The answer's body passed the client's ``max_response_bytes``; reading stopped there.
+
+    The request was processed (``request_sent`` is True) but its answer is
+    unusable. Not retried: the same call would get the same body.
+    """
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", limit: int = 0) -> None:
+        super().__init__(message, method=method, path=path)
+        self.limit = limit
+
+
 class DecodeError(MsgFlashError):
     """A response body does not fit the model the SDK expected."""
 
@@ -169,6 +188,19 @@ class DecodeError(MsgFlashError):
         super().__init__(message)
         self.model = model
         self.field = field
+
+
+class PaginationError(MsgFlashError):
+    """The server would never end a list: it sent a cursor again, or too many empty pages.
+
+    ``endpoint`` names the list (``GET /api/v1/contacts``); ``cursor`` is the
+    repeated cursor, if that was the reason. No more requests are sent.
+    """
+
+    def __init__(self, message: str, *, endpoint: str = "", cursor: str | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.cursor = cursor
 
 
 class APIError(MsgFlashError):
@@ -280,7 +312,7 @@ class ProviderError(ServerError):
 
 
 class JobError(MsgFlashError):
-    """A bulk job ended in ``failed`` or ``cancelled``; ``job`` is its last state."""
+    """A job ended in ``failed`` or ``cancelled``, or stalled; ``job`` is its last state."""
 
     def __init__(self, message: str, *, job: Any) -> None:
         super().__init__(message)
@@ -293,6 +325,18 @@ class JobFailedError(JobError):
 
 class JobCancelledError(JobError):
     """The job ended with status ``cancelled``."""
+
+
+class JobStalledError(JobError):
+    """A polled job made no progress for the stall window; ``job`` is its last state.
+
+    The job goes on on the server and the handle stays usable: await it again
+    for one more window, or cancel it. ``stalled_for`` is the window in seconds.
+    """
+
+    def __init__(self, message: str, *, job: Any = None, stalled_for: float = 0.0) -> None:
+        super().__init__(message, job=job)
+        self.stalled_for = stalled_for
 
 
 class CampaignError(MsgFlashError):

@@ -5,6 +5,12 @@ Cursor endpoints pass the server's cursor through; page-number endpoints
 turn ``page + 1`` into a cursor string, so both share this one class.
 Only one page is held at a time (plus the next one when prefetching), so
 memory stays flat however many items are streamed.
+
+A server that would never end a list is stopped with a
+:class:`PaginationError`: a cursor seen before in the same walk (a loop),
+more than ``max_empty_pages`` empty pages in a row that promise more, or,
+with ``max_items=n``, more than ``n + max_empty_pages + 1`` requests (each
+useful page brings at least one item, so that is all a sane server needs).
 """
 
 from __future__ import annotations
@@ -29,11 +35,18 @@ from typing import Any, Generic, TypeVar
 import anyio
 import attrs
 
-from ._exceptions import ValidationError
+from ._exceptions import PaginationError, ValidationError
 
-__all__ = ["AsyncPaginator", "Page", "ResumeToken"]
+__all__ = ["DEFAULT_MAX_EMPTY_PAGES", "AsyncPaginator", "Page", "ResumeToken"]
 
 T = TypeVar("T")
+
+DEFAULT_MAX_EMPTY_PAGES = 5
+"""Empty pages in a row, each promising more, after which a list is given up.
+
+A documented API never sends one mid-list; a few are tolerated for a server
+that filters after paging. Set ``paginator.max_empty_pages`` to change it.
+"""
 
 
 @attrs.frozen
@@ -155,6 +168,11 @@ class AsyncPaginator(Generic[T]):
     stops its look-ahead when Python finalizes the iterator, a few event-loop
     turns later; ``async with paginator:`` (or ``await paginator.aclose()``)
     stops it at once.
+
+    A list the server would never end raises :class:`PaginationError`
+    naming ``endpoint``: a cursor repeated within one walk, more than
+    ``max_empty_pages`` empty pages in a row that promise more, or (with
+    ``max_items=n``) more than ``n + max_empty_pages + 1`` requests.
     """
 
     def __init__(
@@ -165,10 +183,16 @@ class AsyncPaginator(Generic[T]):
         max_items: int | None = None,
         prefetch: bool = False,
         query: Mapping[str, Any] | None = None,
+        endpoint: str = "list",
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
     ) -> None:
         if max_items is not None and max_items < 0:
             raise ValidationError("must be >= 0", field="max_items")
         self._fetch = fetch
+        self.endpoint = endpoint
+        """What errors call this list, e.g. ``GET /api/v1/contacts``."""
+        self.max_empty_pages = max_empty_pages
+        """Empty pages in a row promising more that are tolerated (see the class doc)."""
         if isinstance(cursor, ResumeToken):
             self._start, self._skip = cursor.page, cursor.skip
         else:
@@ -258,6 +282,7 @@ class AsyncPaginator(Generic[T]):
         """
         cursor, skip = self._start, self._skip
         seen = 0
+        guard = _Guard(self, stop_after)
         fetcher = _Prefetcher(self._fetch, prefetch)
         self._fetchers.add(fetcher)
         try:
@@ -266,7 +291,9 @@ class AsyncPaginator(Generic[T]):
                 following = None if page.is_last else page.next_cursor
                 seen += len(page.items)
                 done = following is None or (stop_after is not None and seen >= stop_after)
-                if not done and fetcher.ahead(following):
+                # Checked before any look-ahead starts; raised once the page is out.
+                stop = None if done else guard.follow(page, following)
+                if not done and stop is None and fetcher.ahead(following):
                     await asyncio.sleep(0)  # let the look-ahead task start its request
                 cut = min(skip, len(page.items))
                 skip -= cut
@@ -276,12 +303,53 @@ class AsyncPaginator(Generic[T]):
                 if not skipped_whole or following is None:
                     self.next_cursor = following
                     yield _Chunk(cursor, cut, _cut(page, cut))
+                if stop is not None:
+                    raise stop
                 if done:
                     return
                 cursor = following
         finally:
             self._fetchers.discard(fetcher)
             await fetcher.aclose()
+
+
+class _Guard:
+    """Stops one walk that the server would never end (see :class:`AsyncPaginator`)."""
+
+    def __init__(self, paginator: AsyncPaginator[Any], stop_after: int | None) -> None:
+        self._endpoint = paginator.endpoint
+        self._max_empty = paginator.max_empty_pages
+        # Cursors are short strings and a walk has few pages: a set catches
+        # loops of any length at a cost far below one request per page.
+        self._seen: set[str | None] = {paginator._start}
+        self._empty_run = 0
+        self._requests = 0
+        self._budget = None if stop_after is None else stop_after + self._max_empty + 1
+
+    def follow(self, page: Page[Any], following: str | None) -> PaginationError | None:
+        """None if ``following`` may be fetched after ``page``, else the error to raise."""
+        self._requests += 1
+        self._empty_run = 0 if page.items else self._empty_run + 1
+        if following in self._seen:
+            return self._stop(f"the server sent cursor {_short(following)} again", following)
+        self._seen.add(following)
+        if self._empty_run > self._max_empty:
+            return self._stop(f"{self._empty_run} empty pages in a row, each promising more")
+        if self._budget is not None and self._requests >= self._budget:
+            return self._stop(f"{self._requests} requests without reaching max_items")
+        return None
+
+    def _stop(self, reason: str, cursor: str | None = None) -> PaginationError:
+        return PaginationError(
+            f"{self._endpoint}: {reason}; the list is given up so that it cannot loop for ever",
+            endpoint=self._endpoint,
+            cursor=cursor,
+        )
+
+
+def _short(cursor: str | None) -> str:
+    text = repr(cursor)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _cut(page: Page[T], count: int) -> Page[T]:

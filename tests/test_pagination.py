@@ -7,16 +7,16 @@ import base64
 import gc
 import json
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 import anyio
 import anyio.lowlevel
 import pytest
 
 from msgflash_async._client import MsgFlashClient
-from msgflash_async._exceptions import ValidationError
-from msgflash_async._pagination import AsyncPaginator, Page, ResumeToken
-from msgflash_async.testing import Emulator
+from msgflash_async._exceptions import PaginationError, ValidationError
+from msgflash_async._pagination import DEFAULT_MAX_EMPTY_PAGES, AsyncPaginator, Page, ResumeToken
+from msgflash_async.testing import Emulator, Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -350,3 +350,119 @@ async def test_contacts_mid_page_token_refuses_another_sort(
     with pytest.raises(ValidationError, match="sort") as info:
         client.contacts.list(resume=paginator.resume_token, sort="createdAt_desc")
     assert info.value.field == "sort"
+
+
+# -- lists the server would never end ------------------------------------------------
+
+
+class Endless:
+    """A hostile list: pages of ``size`` items whose cursors come from ``cursor_of``."""
+
+    def __init__(self, size: int, cursor_of: Callable[[int], str]) -> None:
+        self.size = size
+        self.cursor_of = cursor_of
+        self.calls: list[str | None] = []
+
+    async def fetch(self, cursor: str | None) -> Page[Item]:
+        self.calls.append(cursor)
+        number = len(self.calls)
+        items = [Item(number * 100 + n) for n in range(self.size)]
+        return Page(items=items, next_cursor=self.cursor_of(number), has_more=True)
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+async def test_a_repeated_cursor_raises_naming_the_endpoint(prefetch: bool) -> None:
+    # A loop of three cursors: a, b, c, a, ...
+    endless = Endless(2, lambda n: "abc"[n % 3])
+    paginator = AsyncPaginator(endless.fetch, prefetch=prefetch, endpoint="GET /api/v1/x")
+    got = []
+    with anyio.fail_after(10), pytest.raises(PaginationError) as info:  # a bug loops for ever
+        async for item in paginator:
+            got.append(item.n)
+    assert info.value.endpoint == "GET /api/v1/x" and info.value.cursor == "b"
+    assert "GET /api/v1/x" in str(info.value) and "'b' again" in str(info.value)
+    # Three pages handed out, and no fourth request for a page already seen.
+    assert endless.calls == [None, "b", "c", "a"][: len(endless.calls)]
+    assert len(endless.calls) == 4 and len(got) == 8
+    with pytest.raises(PaginationError):
+        async for _ in paginator.pages():
+            pass
+
+
+async def test_a_cursor_pointing_back_at_the_start_raises() -> None:
+    endless = Endless(1, lambda n: "start")
+    with anyio.fail_after(10), pytest.raises(PaginationError):
+        async for _ in AsyncPaginator(endless.fetch, cursor="start"):
+            pass
+    assert endless.calls == ["start"]
+
+
+@pytest.mark.parametrize("max_items", [None, 10])
+async def test_a_run_of_empty_pages_promising_more_raises(max_items: int | None) -> None:
+    endless = Endless(0, lambda n: f"c{n}")
+    paginator = AsyncPaginator(endless.fetch, max_items=max_items, endpoint="GET /api/v1/y")
+    with anyio.fail_after(10), pytest.raises(PaginationError) as info:
+        async for _ in paginator:
+            pass
+    assert "6 empty pages in a row" in str(info.value) and info.value.cursor is None
+    assert len(endless.calls) == DEFAULT_MAX_EMPTY_PAGES + 1
+
+
+async def test_the_empty_page_allowance_is_configurable_and_resets_on_items() -> None:
+    # Two empty pages, one item, two empty pages, ... then the end.
+    async def fetch(cursor: str | None) -> Page[Item]:
+        n = int(cursor or 0)
+        last = n == 11
+        return Page(
+            items=[Item(n)] if n % 3 == 2 else [],
+            next_cursor=None if last else str(n + 1),
+            has_more=not last,
+        )
+
+    paginator = AsyncPaginator(fetch, max_empty_pages=2)
+    assert [i.n async for i in paginator] == [2, 5, 8, 11]
+    strict = AsyncPaginator(fetch)
+    strict.max_empty_pages = 1
+    with pytest.raises(PaginationError, match="2 empty pages in a row"):
+        async for _ in strict:
+            pass
+
+
+async def test_max_items_bounds_the_requests_not_only_the_items() -> None:
+    # One item every fifth page: each run of empty pages stays under the
+    # allowance, so only the request budget of max_items stops it.
+    async def fetch(cursor: str | None) -> Page[Item]:
+        calls.append(cursor)
+        n = int(cursor or 0)
+        return Page(items=[Item(n)] if n % 5 == 4 else [], next_cursor=str(n + 1), has_more=True)
+
+    calls: list[str | None] = []
+    with anyio.fail_after(10), pytest.raises(PaginationError, match="without reaching max_items"):
+        async for _ in AsyncPaginator(fetch, max_items=3):
+            pass
+    assert len(calls) == 3 + DEFAULT_MAX_EMPTY_PAGES + 1
+    # A list that gives an item a page reaches max_items well within the budget.
+    assert len([i async for i in AsyncPaginator(Pages(100, 1).fetch, max_items=20)]) == 20
+
+
+async def test_an_emulator_list_that_never_ends_raises_naming_the_endpoint(
+    msgflash_emulator: Emulator,
+) -> None:
+    contact = {"id": "c1", "name": "A", "phone": "+33612345678"}
+    looping = {"data": {"contacts": [contact], "nextCursor": "same", "hasMore": True}}
+    emu = msgflash_emulator
+    async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client:
+        emu.faults.add(Fault.body(looping), method="GET", path="/api/v1/contacts", times=None)
+        with anyio.fail_after(10), pytest.raises(PaginationError) as info:
+            async for _ in client.contacts.list():
+                pass
+        assert info.value.endpoint == "GET /api/v1/contacts" and info.value.cursor == "same"
+        assert len(emu.requests) == 2  # the first page, then "same" once: never a third
+        emu.faults.clear()
+        emu.clear_requests()
+        endless = Fault.empty_page("contacts")
+        emu.faults.add(endless, method="GET", path="/api/v1/contacts", times=None)
+        with anyio.fail_after(10), pytest.raises(PaginationError, match="empty pages"):
+            async for _ in client.contacts.list(max_items=5):
+                pass
+        assert len(emu.requests) == DEFAULT_MAX_EMPTY_PAGES + 1

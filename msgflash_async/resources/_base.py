@@ -58,7 +58,12 @@ class Resource:
             return structure_page(response.data, model, list_keys)
 
         return AsyncPaginator(
-            fetch, cursor=cursor, max_items=max_items, prefetch=prefetch, query=query
+            fetch,
+            cursor=cursor,
+            max_items=max_items,
+            prefetch=prefetch,
+            query=query,
+            endpoint=f"GET {path}",
         )
 
 

@@ -119,7 +119,12 @@ class Templates(Resource):
             return template_page(response.data, number, size)
 
         return AsyncPaginator(
-            fetch, cursor=start, max_items=max_items, prefetch=prefetch, query={"limit": size}
+            fetch,
+            cursor=start,
+            max_items=max_items,
+            prefetch=prefetch,
+            query={"limit": size},
+            endpoint=f"GET {path}",
         )
 
     async def create(

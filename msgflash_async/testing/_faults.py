@@ -17,7 +17,7 @@ import attrs
 
 __all__ = ["DEFAULT_RANDOM_FAULTS", "Fault", "FaultRule", "Faults"]
 
-FaultKind = Literal["error", "drop", "delay", "truncate", "body"]
+FaultKind = Literal["error", "drop", "delay", "truncate", "body", "empty_page", "stream"]
 
 
 @attrs.frozen
@@ -33,6 +33,8 @@ class Fault:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     after_handler: bool = False
     seconds: float = 0.0
+    size: int | None = None
+    chunk: int = 65536
 
     @classmethod
     def error(
@@ -93,6 +95,24 @@ class Fault:
     def body(cls, payload: Any, status: int = 200) -> Fault:
         """A reply with valid JSON of the caller's choosing (e.g. the wrong shape)."""
         return cls("body", status, payload=payload)
+
+    @classmethod
+    def empty_page(cls, list_key: str = "contacts") -> Fault:
+        """A list page with no items, ``hasMore: true`` and a new ``nextCursor`` each time.
+
+        With ``times=None`` it is a list that never ends, whatever cursor is asked for.
+        """
+        return cls("empty_page", payload=list_key)
+
+    @classmethod
+    def stream(cls, size: int | None = None, *, chunk: int = 65536, every: float = 0.0) -> Fault:
+        """A ``200`` whose chunked body is ``size`` bytes of JSON-ish filler, or endless.
+
+        ``chunk`` bytes are written every ``every`` seconds (``chunk=1,
+        every=1``: a slow drip); the handler is not run. ``size=None`` never
+        ends: the body stops only when the client hangs up.
+        """
+        return cls("stream", size=size, chunk=chunk, seconds=every)
 
 
 @attrs.define

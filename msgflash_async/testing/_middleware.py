@@ -12,6 +12,7 @@ can hit a request the real server would also have rejected.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from aiohttp import web
 from msgflash_async._json import dumps
 
 from ._faults import Fault
-from ._http import JSON_CONTENT_TYPE, ApiFailure
+from ._http import JSON_CONTENT_TYPE, ApiFailure, new_id
 from ._state import EmulatorState, RequestRecord
 
 if TYPE_CHECKING:
@@ -97,6 +98,11 @@ async def _apply_fault(
         return web.Response(
             body=dumps(fault.payload), status=fault.status, content_type=JSON_CONTENT_TYPE
         )
+    if fault.kind == "empty_page":
+        page = {str(fault.payload): [], "nextCursor": new_id(), "hasMore": True}
+        return web.Response(body=dumps({"data": page}), content_type=JSON_CONTENT_TYPE)
+    if fault.kind == "stream":
+        return await _stream(state, fault, request)
     if fault.kind == "delay":
         await state.sleep(fault.seconds)
         return await handler(request)
@@ -130,6 +136,30 @@ async def _truncated(request: web.Request, response: web.StreamResponse) -> web.
     await stream.prepare(request)
     await stream.write(payload[: len(payload) // 2])
     _close(request)
+    return stream
+
+
+async def _stream(state: EmulatorState, fault: Fault, request: web.Request) -> web.StreamResponse:
+    """A chunked body of filler, ``fault.size`` bytes or endless, ``fault.chunk`` at a time."""
+    stream = web.StreamResponse(status=fault.status)
+    stream.content_type = JSON_CONTENT_TYPE
+    stream.enable_chunked_encoding()
+    await stream.prepare(request)
+    block = b" " * fault.chunk
+    left = fault.size
+    with contextlib.suppress(ConnectionError):  # the client hung up mid-body
+        while left is None or left > 0:
+            if _disconnected(request) or state.closing.is_set():
+                return stream  # the endless body ends with the client or the emulator
+            piece = block if left is None else block[:left]
+            await stream.write(piece)
+            if left is not None:
+                left -= len(piece)
+            if fault.seconds:
+                await state.sleep(fault.seconds)
+            else:
+                await asyncio.sleep(0)  # lets a hang-up be seen between writes
+        await stream.write_eof()
     return stream
 
 
