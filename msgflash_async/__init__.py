@@ -55,6 +55,8 @@ from ._exceptions import (
     WebhookVerificationError,
 )
 from ._jobs import BulkOperation, JobHandle
+from ._journal import BatchJournal, JournalEntry
+from ._journal_file import FileJournal
 from ._pagination import AsyncPaginator, Page, ResumeToken
 from ._ratelimit import (
     AdaptiveMargin,
@@ -65,6 +67,7 @@ from ._ratelimit import (
 )
 from ._secret import Secret
 from ._version import __version__
+from ._withdraw import Guarded, SendWindow
 from .models.contacts import (
     AddMembersResult,
     BulkDeleteResult,
@@ -99,6 +102,7 @@ __all__ = [
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJournal",
     "BatchProgress",
     "BatchReport",
     "BatchSender",
@@ -128,6 +132,8 @@ __all__ = [
     "DeadlineExceededError",
     "DecodeError",
     "FeatureNotAvailableError",
+    "FileJournal",
+    "Guarded",
     "Instance",
     "InstanceState",
     "InstanceStatus",
@@ -136,6 +142,7 @@ __all__ = [
     "JobFailedError",
     "JobHandle",
     "JobStalledError",
+    "JournalEntry",
     "Message",
     "MessageCancelledError",
     "MessageDirection",
@@ -170,6 +177,7 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "SendOutcome",
+    "SendWindow",
     "ServerError",
     "ServerValidationError",
     "SlidingWindowLimiter",

@@ -1,7 +1,9 @@
 """What a batch reports: one outcome per input, live progress, the final report.
 
-Value types and the pure rules that classify an error, kept apart from the
-sender's machinery in ``_batch``.
+The outcome accounting: value types, the pure rules that classify an error
+(on top of :func:`~msgflash_async._delivery.delivery_of`), the running tally
+and the translation to and from journal records, kept apart from the
+sender's machinery in ``_batch`` and ``_batch_pipeline``.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._delivery import Delivery, delivery_of
 from ._exceptions import (
     APIError,
     AuthenticationError,
     ClientClosedError,
     PlanLimitError,
     QuotaExceededError,
-    ServerError,
-    TransportError,
     ValidationError,
 )
+from ._journal import ATTEMPTED, BatchJournal, JournalEntry
 
 __all__ = [
     "BatchProgress",
@@ -31,6 +33,8 @@ __all__ = [
     "UnknownInput",
     "classify_error",
     "error_code",
+    "from_journal",
+    "record_outcome",
     "stop_reason_for",
 ]
 
@@ -97,6 +101,16 @@ class BatchReport:
     ``"source_failed"``, ``"progress_failed"`` (the last four are raised too)
     or ``"unexpected_error"`` (``send`` raised something that is not a
     MsgFlashError).
+
+    Whatever stopped the batch, every input is accounted for. ``read`` is
+    how many inputs were taken from the source; ``total`` is ``len()`` of a
+    sized source (a list, a range, ...) and None for an iterator. For a sized
+    source ``done == total`` always: inputs never read count as
+    ``not_attempted``. ``resume_from`` is the lowest index that did not end
+    (``not_attempted`` or ``failed_not_sent``), or ``read`` when every input
+    read ended: inputs from there on are the ones left to send (with a
+    journal, just run the same inputs again; an iterator has already given
+    up the inputs before ``read``).
     """
 
     counts: dict[OutcomeStatus, int]
@@ -105,6 +119,9 @@ class BatchReport:
     stop_reason: str | None
     stop_error: BaseException | None
     elapsed: float
+    read: int = 0
+    total: int | None = None
+    resume_from: int = 0
 
     @property
     def done(self) -> int:
@@ -121,20 +138,21 @@ class BatchReport:
 
 
 def classify_error(error: BaseException) -> OutcomeStatus:
-    """The outcome of a send that raised ``error``: could it have been processed?"""
-    if isinstance(error, TransportError):
-        return OutcomeStatus.UNKNOWN if error.request_sent else OutcomeStatus.FAILED_NOT_SENT
-    if isinstance(error, ClientClosedError):
-        return OutcomeStatus.FAILED_NOT_SENT
-    if isinstance(error, ServerError):
-        # A 5xx says the request arrived, not that it was not processed: the
-        # API (or a proxy in front of it) may fail after taking the message.
-        return OutcomeStatus.UNKNOWN
-    if isinstance(error, (APIError, ValidationError)):
+    """The outcome of a send that raised ``error``: could it have been processed?
+
+    :func:`delivery_of` decides; a client-side ``ValidationError`` is not
+    sent, but it is a refusal that a resend would meet again: ``rejected``.
+    """
+    if isinstance(error, ValidationError):
         return OutcomeStatus.REJECTED
-    # A DecodeError (a 2xx we could not read) or a foreign error: the request
-    # may well have been taken, so it must not be sent again blindly.
-    return OutcomeStatus.UNKNOWN
+    return _BY_DELIVERY[delivery_of(error)]
+
+
+_BY_DELIVERY = {
+    Delivery.NOT_SENT: OutcomeStatus.FAILED_NOT_SENT,
+    Delivery.REFUSED: OutcomeStatus.REJECTED,
+    Delivery.UNKNOWN: OutcomeStatus.UNKNOWN,
+}
 
 
 def stop_reason_for(error: BaseException) -> str | None:
@@ -159,15 +177,23 @@ def error_code(error: BaseException) -> str:
 class _Tally:
     """Running counts; the only per-input memory kept is the unknown list."""
 
-    __slots__ = ("codes", "counts", "unknown")
+    __slots__ = ("codes", "counts", "first_unsent", "unknown")
 
     def __init__(self) -> None:
         self.counts = dict.fromkeys(OutcomeStatus, 0)
         self.codes: dict[str, int] = {}
         self.unknown: list[UnknownInput] = []
+        #: The lowest index that ended not_attempted or failed_not_sent.
+        self.first_unsent: int | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
 
     def add(self, outcome: SendOutcome[Any]) -> None:
         self.counts[outcome.status] += 1
+        if outcome.status in _UNSENT:
+            self.unsent(outcome.index)
         error = outcome.error
         if error is not None:
             code = error_code(error)
@@ -179,3 +205,44 @@ class _Tally:
     def add_cancelled(self, index: int, key: Hashable | None) -> None:
         self.counts[OutcomeStatus.UNKNOWN] += 1
         self.unknown.append(UnknownInput(index, key, "cancelled while the request was in flight"))
+
+    def unsent(self, index: int) -> None:
+        if self.first_unsent is None or index < self.first_unsent:
+            self.first_unsent = index
+
+    def add_unread(self, count: int, first: int) -> None:
+        """Inputs of a sized source that the batch never read: not attempted."""
+        if count > 0:
+            self.counts[OutcomeStatus.NOT_ATTEMPTED] += count
+            self.unsent(first)
+
+
+_UNSENT = frozenset({OutcomeStatus.NOT_ATTEMPTED, OutcomeStatus.FAILED_NOT_SENT})
+
+
+def record_outcome(journal: BatchJournal, outcome: SendOutcome[Any]) -> None:
+    """Append the outcome record of an input whose attempt was recorded."""
+    error = outcome.error
+    journal.outcome(
+        outcome.index,
+        outcome.status.value,
+        message_id=outcome.message_id,
+        code=None if error is None else error_code(error),
+    )
+
+
+# Earlier states that a resume reports (or reconciles) instead of sending again.
+_IN_DOUBT = frozenset({OutcomeStatus.UNKNOWN.value, ATTEMPTED})
+
+
+def from_journal(
+    index: int, key: Hashable | None, earlier: JournalEntry
+) -> SendOutcome[Any] | None:
+    """An earlier run's verdict, or None to send again: accepted is skipped, unknown stays."""
+    if earlier.state == OutcomeStatus.ACCEPTED.value:
+        return SendOutcome(
+            index, key, OutcomeStatus.SKIPPED, message_id=earlier.message_id, from_journal=True
+        )
+    if earlier.state in _IN_DOUBT:
+        return SendOutcome(index, key, OutcomeStatus.UNKNOWN, from_journal=True)
+    return None

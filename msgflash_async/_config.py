@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, RateLimitError
 from ._secret import Secret
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "RetryPolicy", "Timeouts"]
@@ -107,6 +107,20 @@ class RetryPolicy:
     retry_after_max: float = attrs.field(
         default=60.0, validator=_not_negative("retry_after_max", "retry_after_max=60")
     )
+    #: Retries of a 429 ``API_RATE_LIMIT_EXCEEDED``, a budget of its own: the
+    #: server refused the request unprocessed, so a retry is safe for any
+    #: call, and a batch of sends must ride out a busy second (another process
+    #: on the same key) rather than report inputs rejected.
+    rate_limit_retries: int = attrs.field(
+        default=6,
+        validator=_at_least("rate_limit_retries", 0, "rate_limit_retries=0 for no retries"),
+    )
+
+    def retries_for(self, error: Exception) -> int:
+        """How many retries ``error``'s kind of failure gets."""
+        if isinstance(error, RateLimitError):
+            return self.rate_limit_retries
+        return self.max_retries
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
         """Seconds to wait before retry number ``attempt`` (1-based); None: do not retry."""

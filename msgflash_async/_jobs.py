@@ -23,15 +23,13 @@ from typing import Any, Generic, TypeVar
 import anyio
 import attrs
 
+from ._delivery import Delivery, delivery_of
 from ._exceptions import (
-    APIError,
     BadRequestError,
     ConflictError,
-    ConnectError,
     JobCancelledError,
     JobFailedError,
     MsgFlashError,
-    ValidationError,
 )
 from .models.jobs import BulkJob, BulkJobStatus, BulkProgress
 
@@ -312,16 +310,13 @@ class JobHandle(Generic[R_co]):
         chunk = self._chunks[0]
         try:
             answer = await self._send(chunk)
-        except (ConnectError, ValidationError):
-            raise  # the call never left: the chunk stays queued, a new await resends it
-        except APIError as exc:
-            if exc.status >= 500:
-                self._give_up(exc)
-            raise  # a 4xx was refused, not processed: resending is safe
         except BaseException as exc:
-            # It may have reached the server (a lost answer, a cancellation):
-            # never send it again; a new call is the caller's decision.
-            self._give_up(exc)
+            # Never sent, or refused unprocessed (a 4xx): the chunk stays
+            # queued and a new await resends it. It may have reached the
+            # server (a lost answer, a 5xx, a cancellation): never send it
+            # again; a new call is the caller's decision.
+            if delivery_of(exc) is Delivery.UNKNOWN:
+                self._give_up(exc)
             raise
         self._chunks.popleft()
         part: _Part[R_co] = _Part(size=len(chunk))

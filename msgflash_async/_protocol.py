@@ -16,9 +16,9 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from . import _json
+from ._delivery import Delivery, delivery_of
 from ._exceptions import (
     APIError,
-    ConnectError,
     DeadlineExceededError,
     DecodeError,
     MsgFlashError,
@@ -243,19 +243,23 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
 def should_retry(error: MsgFlashError, *, idempotent: bool) -> bool:
     """Whether a failed attempt may be sent again without risking a duplicate.
 
-    A request that never left (connect failure) and a rate-limit refusal (the
-    server did not process it) are safe for every method; anything that may
-    have been processed is retried only for idempotent methods.
+    Two questions: is the failure transient (worth another attempt), and
+    could the attempt have been processed (:func:`delivery_of`)? A request
+    that never left or that the server refused (rate limit) is safe for every
+    method; one that may have been processed is retried only when idempotent.
     """
     if isinstance(error, DeadlineExceededError):
         return False
     if isinstance(error.__cause__, ssl.CertificateError):
         return False  # a certificate that does not verify will not a moment later
-    if isinstance(error, (ConnectError, RateLimitError)):
-        return True
-    if not idempotent:
+    if not _transient(error):
         return False
-    if isinstance(error, TransportError):
+    return idempotent or delivery_of(error) is not Delivery.UNKNOWN
+
+
+def _transient(error: MsgFlashError) -> bool:
+    """A failure that may clear by itself a moment later."""
+    if isinstance(error, (TransportError, RateLimitError)):
         return True
     return (
         isinstance(error, APIError)

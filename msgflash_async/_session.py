@@ -7,7 +7,8 @@ import enum
 import logging
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -39,13 +40,31 @@ from ._protocol import (
     user_agent,
 )
 from ._ratelimit import Mark, NoRateLimit, RateLimiter, RateLimitFeedback
-from ._withdraw import SendWindow, current_window
 
-__all__ = ["Response", "Session"]
+__all__ = ["Response", "SendGuard", "Session"]
 
 logger = logging.getLogger("msgflash_async")
 
 Params = Mapping[str, str | int | float | bool]
+
+
+class SendGuard(Protocol):
+    """A caller's hook on one logical call's wait and departure.
+
+    The session knows nothing of who passes it (the batch sender does, to
+    withdraw queued sends on a stop and to journal an attempt at the wire):
+    it waits for a connection, a rate-limit slot and a retry's backoff inside
+    ``queue()`` (which may end the wait by raising), awaits ``depart()`` with
+    its turn in hand right before each request leaves (which may raise to
+    keep it from leaving), and calls ``refused()`` when a request that left
+    was refused unprocessed (a connect failure, a 429).
+    """
+
+    def queue(self) -> AbstractContextManager[None]: ...
+
+    async def depart(self) -> None: ...
+
+    def refused(self) -> None: ...
 
 
 @attrs.frozen
@@ -65,6 +84,7 @@ class _Call:
     params: Params | None
     body: bytes | None
     idempotent: bool
+    guard: SendGuard | None = None
     #: An attempt got its turn: the request may have left (else it provably did not).
     sent: bool = False
 
@@ -159,8 +179,12 @@ class Session:
         params: Params | None = None,
         json: Any = None,
         idempotent: bool | None = None,
+        guard: SendGuard | None = None,
     ) -> Response:
-        """Send one logical call, retrying where that cannot duplicate an effect."""
+        """Send one logical call, retrying where that cannot duplicate an effect.
+
+        ``guard`` (see :class:`SendGuard`) is told of every wait and departure.
+        """
         http = self._client()
         call = _Call(
             method,
@@ -168,6 +192,7 @@ class Session:
             params,
             body=None if json is None else _encode(json),
             idempotent=is_idempotent(method) if idempotent is None else idempotent,
+            guard=guard,
         )
         deadline = self._config.timeouts.deadline
         if deadline is None:
@@ -193,7 +218,7 @@ class Session:
             try:
                 return await self._attempt(http, call, attempt)
             except MsgFlashError as error:
-                if attempt > policy.max_retries or not should_retry(
+                if attempt > policy.retries_for(error) or not should_retry(
                     error, idempotent=call.idempotent
                 ):
                     raise
@@ -201,26 +226,26 @@ class Session:
                 delay = policy.delay(attempt, parse_retry_after(headers))
                 if delay is None:
                     raise
-                await _pause(delay)
+                await _pause(delay, call.guard)
                 attempt += 1
 
     async def _attempt(self, http: aiohttp.ClientSession, call: _Call, attempt: int) -> Response:
-        window = current_window.get()
-        if window is not None and (self._limited or self._gate.locked()):
-            with window.queue():  # a batch stop withdraws a request still queued here
-                mark = await self._take_turn(window)
+        guard = call.guard
+        if guard is not None and (self._limited or self._gate.locked()):
+            with guard.queue():  # the guard may end a wait still queued here
+                mark = await self._take_turn(guard)
         else:
-            # Nothing to wait for (or no batch to withdraw it): no cancel
-            # scope, which costs more than the rest of this method.
-            mark = await self._take_turn(window)
+            # Nothing to wait for (or no guard to end it): no cancel scope,
+            # which costs more than the rest of this method.
+            mark = await self._take_turn(guard)
         sent_before, call.sent = call.sent, True
         try:
             return await self._exchange(http, call, mark, attempt)
         except (ConnectError, RateLimitError) as error:
             # Refused unprocessed: as far as this attempt goes, nothing was sent.
             call.sent = sent_before
-            if window is not None:
-                window.refused()
+            if guard is not None:
+                guard.refused()
             if self._feedback is not None and isinstance(error, RateLimitError):
                 await self._feedback.on_rate_limited()
             raise
@@ -268,26 +293,25 @@ class Session:
         data = decipher(status, reply_headers, raw, method=method, path=path)
         return Response(status, data)
 
-    async def _take_turn(self, window: SendWindow | None) -> Mark | None:
+    async def _take_turn(self, guard: SendGuard | None) -> Mark | None:
         """Wait for a pooled connection, then a rate-limit slot; hold the gate on return."""
         await self._gate.acquire()
         try:
             mark = await self._limiter.acquire() if self._limited else None
-            if window is not None:
-                window.leave()
+            if guard is not None:
+                await guard.depart()
         except BaseException:
             self._gate.release()
             raise
         return mark
 
 
-async def _pause(delay: float) -> None:
-    """The backoff before a retry; in a batch, a stop withdraws the request here too."""
-    window = current_window.get()
-    if window is None:
+async def _pause(delay: float, guard: SendGuard | None) -> None:
+    """The backoff before a retry; a guard may end it here too."""
+    if guard is None:
         await asyncio.sleep(delay)
         return
-    with window.queue():
+    with guard.queue():
         await asyncio.sleep(delay)
 
 

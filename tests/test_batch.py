@@ -237,21 +237,18 @@ async def test_unknown_and_not_sent_are_not_retried() -> None:
     assert sorted(stub.calls) == [0, 1]
 
 
-async def test_rate_limit_surfacing_is_retried_a_bounded_number_of_times() -> None:
-    refusals = {0: 2, 1: 100}
+async def test_a_rate_limit_that_surfaces_is_rejected_not_retried_by_the_batch() -> None:
+    # Rate-limit retries are the session's (RetryPolicy.rate_limit_retries):
+    # the batch has no retry loop of its own.
+    calls: list[int] = []
 
     async def send(msg: Msg) -> Reply:
-        index = index_of(msg)
-        if refusals[index] > 0:
-            refusals[index] -= 1
-            raise rate_limited()
-        return Reply(f"msg_{index}")
+        calls.append(index_of(msg))
+        raise rate_limited()
 
-    sender = BatchSender(send, rate_limit_retries=3, rate_limit_backoff=0)
-    outcomes = by_index(await collect(sender, msgs(2)))
-    assert outcomes[0].status is ACCEPTED
-    assert outcomes[1].status is REJECTED and isinstance(outcomes[1].error, RateLimitError)
-    assert refusals[1] == 100 - 4, "one send plus three retries"
+    outcomes = by_index(await collect(BatchSender(send), msgs(2)))
+    assert {o.status for o in outcomes.values()} == {REJECTED}
+    assert sorted(calls) == [0, 1], "one call per input"
 
 
 async def test_unexpected_error_is_unknown_and_stops() -> None:

@@ -25,7 +25,7 @@ from msgflash_async.testing import Emulator, Fault
 
 pytestmark = pytest.mark.anyio
 
-FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.02)
+FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.02, rate_limit_retries=2)
 ATTEMPTS = 1 + FAST_RETRY.max_retries
 CONTACTS = "/api/v1/contacts"
 PHONE = "+33612345678"

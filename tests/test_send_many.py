@@ -28,6 +28,7 @@ from msgflash_async import (
     RetryPolicy,
     SendOutcome,
 )
+from msgflash_async._withdraw import Guarded, SendWindow
 from msgflash_async.models.messages import Message, MessageType, OutgoingMessage
 from msgflash_async.testing import Emulator, Fault
 
@@ -531,11 +532,12 @@ async def test_a_withdrawn_follow_up_call_leaves_its_input_unknown(tmp_path: Pat
         limiter = _GatedLimiter(free=3, hold=2)  # two sends and one get, then all wait
         async with connect(emu, rate_limit=limiter) as client:
 
-            async def send_then_get(message: OutgoingMessage) -> Message:
-                sent = await client.messages.send(message)
-                return await client.messages.get(sent.id)
+            async def send_then_get(message: OutgoingMessage, window: SendWindow) -> Message:
+                sent = await client.messages.send(message, guard=window)
+                return await client.messages.get(sent.id, guard=window)
 
-            stream = BatchSender(send_then_get, concurrency=2, journal=journal).stream(inputs)
+            sender = BatchSender(Guarded(send_then_get), concurrency=2, journal=journal)
+            stream = sender.stream(inputs)
             async with stream as outcomes:
                 async for outcome in outcomes:
                     assert outcome.status is ACCEPTED

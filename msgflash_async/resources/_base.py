@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from .._converter import structure, structure_page
 from .._pagination import AsyncPaginator, Page, ResumeToken
 from .._protocol import api_path
-from .._session import Params, Response, Session
+from .._session import Params, Response, SendGuard, Session
 
 __all__ = ["Resource", "api_path", "unwrap"]
 
@@ -29,9 +29,10 @@ class Resource:
         params: Params | None = None,
         json: Any = None,
         idempotent: bool | None = None,
+        guard: SendGuard | None = None,
     ) -> Response:
         return await self._session.request(
-            method, path, params=params, json=json, idempotent=idempotent
+            method, path, params=params, json=json, idempotent=idempotent, guard=guard
         )
 
     async def _get_model(self, path: str, model: type[T], params: Params | None = None) -> T:

@@ -12,8 +12,6 @@ could deliver the message twice. A ``TransportError`` with
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import os
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -21,12 +19,14 @@ import anyio
 import attrs
 from attrs import frozen
 
-from .._batch import BatchSender, BatchSource, BatchStream
+from .._batch import BatchSender, BatchSource, BatchStream, JournalTarget
 from .._batch_outcomes import BatchProgress
 from .._converter import structure, unstructure
 from .._exceptions import MessageCancelledError, MessageFailedError, ValidationError
 from .._pagination import AsyncPaginator
+from .._session import SendGuard
 from .._validation import resolve_resume
+from .._withdraw import Guarded, SendWindow
 from ..models.messages import Message, MessageStatus, OutgoingMessage, status_reached
 from ..models.templates import Template
 from ..templating import require_variables
@@ -55,20 +55,28 @@ class _ListQuery:
 class Messages(Resource):
     """Send, schedule, read and list messages."""
 
-    async def send(self, message: OutgoingMessage, *, template: Template | None = None) -> Message:
+    async def send(
+        self,
+        message: OutgoingMessage,
+        *,
+        template: Template | None = None,
+        guard: SendGuard | None = None,
+    ) -> Message:
         """Send ``message`` now; the answer is usually just ``id`` and ``status: queued``.
 
         The message is validated first (``ValidationError``, no request). Pass
         the ``template`` a template message uses to also check its variables
         here: missing ``custom.*`` values, or ``contact.*`` without
         ``contact_id``, are refused before they cost a request and quota.
+        ``guard`` is for a custom batch send (see ``Guarded``): pass on the
+        window it is given.
         """
         if message.scheduled_at is not None:
             raise ValidationError(
                 "use schedule() for a message with a send time", field="scheduled_at"
             )
         body = _checked(message, template)
-        response = await self._call("POST", _SEND, json=body)
+        response = await self._call("POST", _SEND, json=body, guard=guard)
         return structure(unwrap(response.data, "message"), Message)
 
     def send_many(
@@ -76,7 +84,7 @@ class Messages(Resource):
         messages: BatchSource[OutgoingMessage],
         *,
         concurrency: int = 32,
-        journal: str | os.PathLike[str] | None = None,
+        journal: JournalTarget | None = None,
         on_progress: Callable[[BatchProgress], object] | None = None,
         key: Callable[[OutgoingMessage], Hashable] | None = None,
         template: Template | None = None,
@@ -90,14 +98,22 @@ class Messages(Resource):
         client.messages.send_many(msgs)`` for the report only. Sends run under
         the client's rate limiter; nothing that may have reached the server
         is sent again (it is reported ``unknown``). With ``journal`` (a file
-        path), running the same inputs again sends only what was not accepted.
+        path, or a :class:`BatchJournal`), running the same inputs again sends
+        only what was not accepted.
         ``template`` is checked against every input as in ``send(template=...)``:
         an input missing a ``custom.*`` value (or using another template) is
         ``rejected`` with a ``ValidationError`` and costs no request.
         """
-        send = self.send if template is None else functools.partial(self.send, template=template)
+
+        async def send(message: OutgoingMessage, window: SendWindow) -> Message:
+            return await self.send(message, template=template, guard=window)
+
         sender = BatchSender(
-            send, concurrency=concurrency, journal=journal, on_progress=on_progress, key=key
+            Guarded(send),
+            concurrency=concurrency,
+            journal=journal,
+            on_progress=on_progress,
+            key=key,
         )
         return sender.stream(messages)
 
@@ -126,9 +142,9 @@ class Messages(Resource):
         response = await self._call("POST", _SCHEDULE, json=body)
         return structure(unwrap(response.data, "message"), Message)
 
-    async def get(self, message_id: str) -> Message:
+    async def get(self, message_id: str, *, guard: SendGuard | None = None) -> Message:
         """One message with its current status (``NotFoundError`` if unknown)."""
-        response = await self._call("GET", api_path("messages", message_id))
+        response = await self._call("GET", api_path("messages", message_id), guard=guard)
         return structure(unwrap(response.data, "message"), Message)
 
     def list(
