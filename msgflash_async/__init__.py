@@ -28,6 +28,7 @@ from ._exceptions import (
     DeadlineExceededError,
     DecodeError,
     FeatureNotAvailableError,
+    InsufficientQuotaError,
     JobCancelledError,
     JobError,
     JobFailedError,
@@ -48,6 +49,7 @@ from ._exceptions import (
     ResponseTooLargeError,
     ServerError,
     ServerValidationError,
+    TeamKeyNotAllowedError,
     TemplateError,
     TransportError,
     UnprocessableError,
@@ -68,6 +70,22 @@ from ._ratelimit import (
 from ._secret import Secret
 from ._version import __version__
 from ._withdraw import Guarded, SendWindow
+from .models.billing import (
+    Account,
+    BillingPeriod,
+    BillingUsage,
+    Payment,
+    PaymentStatus,
+    Plan,
+    PlanFeatures,
+    PlanLimits,
+    PlanPrice,
+    PlanRef,
+    Quota,
+    Subscription,
+    SubscriptionInfo,
+    UsageCounts,
+)
 from .models.contacts import (
     AddMembersResult,
     BulkDeleteResult,
@@ -76,8 +94,16 @@ from .models.contacts import (
     ContactSort,
     RemoveMembersResult,
 )
-from .models.instances import Instance, InstanceState, InstanceStatus
+from .models.instances import Instance, InstanceHealth, InstanceState, InstanceStatus
 from .models.jobs import BulkJob, BulkJobOperation, BulkJobStatus, BulkProgress
+from .models.lookups import (
+    ImportContactsResult,
+    LookupProgress,
+    LookupResult,
+    LookupStatus,
+    NumberLookup,
+    NumberStatus,
+)
 from .models.messages import (
     Button,
     ButtonType,
@@ -93,10 +119,12 @@ from .models.statuses import OutgoingStatus, PublishedStatus, StatusType
 from .models.templates import Template, TemplatePreview, TemplateType
 from .models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEventType
 from .redis import RedisRateLimiter
+from .resources.number_lookups import LookupHandle, LookupOperation
 from .templating import TemplateCheck, check_variables
 
 __all__ = [
     "APIError",
+    "Account",
     "AdaptiveMargin",
     "AddMembersResult",
     "AsyncPaginator",
@@ -107,6 +135,8 @@ __all__ = [
     "BatchReport",
     "BatchSender",
     "BatchStream",
+    "BillingPeriod",
+    "BillingUsage",
     "BulkDeleteResult",
     "BulkJob",
     "BulkJobOperation",
@@ -134,15 +164,23 @@ __all__ = [
     "FeatureNotAvailableError",
     "FileJournal",
     "Guarded",
+    "ImportContactsResult",
     "Instance",
+    "InstanceHealth",
     "InstanceState",
     "InstanceStatus",
+    "InsufficientQuotaError",
     "JobCancelledError",
     "JobError",
     "JobFailedError",
     "JobHandle",
     "JobStalledError",
     "JournalEntry",
+    "LookupHandle",
+    "LookupOperation",
+    "LookupProgress",
+    "LookupResult",
+    "LookupStatus",
     "Message",
     "MessageCancelledError",
     "MessageDirection",
@@ -155,15 +193,25 @@ __all__ = [
     "MsgFlashError",
     "NoRateLimit",
     "NotFoundError",
+    "NumberLookup",
+    "NumberStatus",
     "OutcomeStatus",
     "OutgoingMessage",
     "OutgoingStatus",
     "Page",
     "PaginationError",
+    "Payment",
+    "PaymentStatus",
     "PermissionDeniedError",
+    "Plan",
+    "PlanFeatures",
     "PlanLimitError",
+    "PlanLimits",
+    "PlanPrice",
+    "PlanRef",
     "ProviderError",
     "PublishedStatus",
+    "Quota",
     "QuotaExceededError",
     "RateLimitError",
     "RateLimitFeedback",
@@ -182,6 +230,9 @@ __all__ = [
     "ServerValidationError",
     "SlidingWindowLimiter",
     "StatusType",
+    "Subscription",
+    "SubscriptionInfo",
+    "TeamKeyNotAllowedError",
     "Template",
     "TemplateCheck",
     "TemplateError",
@@ -191,6 +242,7 @@ __all__ = [
     "TransportError",
     "UnknownInput",
     "UnprocessableError",
+    "UsageCounts",
     "ValidationError",
     "WebhookEndpoint",
     "WebhookEvent",

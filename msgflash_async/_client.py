@@ -14,11 +14,14 @@ from ._exceptions import ConfigurationError
 from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
 from ._secret import Secret
 from ._session import Session
+from .resources.account import AccountResource
+from .resources.billing import Billing
 from .resources.bulk_jobs import BulkJobs
 from .resources.contacts import Contacts
 from .resources.groups import Groups
 from .resources.instances import Instances
 from .resources.messages import Messages
+from .resources.number_lookups import NumberLookups
 from .resources.statuses import Statuses
 from .resources.templates import Templates
 from .resources.webhooks import Webhooks
@@ -139,6 +142,18 @@ class MsgFlashClient:
     @cached_property
     def webhooks(self) -> Webhooks:
         return Webhooks(self._session)
+
+    @cached_property
+    def number_lookups(self) -> NumberLookups:
+        return NumberLookups(self._session)
+
+    @cached_property
+    def billing(self) -> Billing:
+        return Billing(self._session)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        return AccountResource(self._session)
 
 
 def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter:

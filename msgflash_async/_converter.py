@@ -23,6 +23,9 @@ from ._exceptions import DecodeError
 from ._pagination import Page
 from ._secret import Secret
 from .models._enums import OpenEnum
+from .models.billing import Account
+from .models.instances import InstanceHealth
+from .models.lookups import ImportContactsResult, LookupNumber
 
 __all__ = [
     "configure_converter",
@@ -37,8 +40,23 @@ __all__ = [
 
 T = TypeVar("T")
 
-# Python names that cannot be the wire name as they are.
-_RENAMES: dict[str, str] = {"from_": "from", "type_": "type"}
+# Python names that cannot be the wire name as they are, or whose wire name
+# is not their plain camelCase ("WhatsApp", not "Whatsapp").
+_RENAMES: dict[str, str] = {
+    "from_": "from",
+    "type_": "type",
+    "on_whatsapp": "onWhatsApp",
+    "not_on_whatsapp": "notOnWhatsApp",
+    "on_whatsapp_count": "onWhatsAppCount",
+    "not_on_whatsapp_count": "notOnWhatsAppCount",
+}
+
+# Answers whose shape is not documented: likely fields are read when they fit,
+# and ``data`` keeps the whole object as sent.
+_OPEN_MODELS: frozenset[type] = frozenset({Account, ImportContactsResult, InstanceHealth})
+
+# Keys a lookup result element may carry its number under (its shape is not documented).
+_NUMBER_KEYS = ("number", "phone", "normalized", "phoneNumber", "input", "jid")
 
 
 def to_camel(name: str) -> str:
@@ -192,6 +210,39 @@ def _structure_object(value: Any, _: Any) -> dict[str, Any]:
     return {k if type(k) is str else _structure_str(k, None): v for k, v in value.items()}
 
 
+def _structure_lookup_number(value: Any, _: Any) -> LookupNumber:
+    if isinstance(value, str):
+        return LookupNumber(value)
+    if isinstance(value, Mapping):
+        for key in _NUMBER_KEYS:
+            number = value.get(key)
+            if isinstance(number, str):
+                return LookupNumber(number, dict(value))
+        raise TypeError(f"no number under any of the keys {list(_NUMBER_KEYS)}")
+    raise TypeError(f"expected a number or an object, got {type(value).__name__}")
+
+
+def _open_model_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
+    """Structure the fields that fit; anything else lives on in ``data`` only."""
+    fields = [f for f in attrs.fields(attrs.resolve_types(cls)) if f.name != "data"]
+
+    def structure_open(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        picked: dict[str, Any] = {}
+        for field in fields:
+            raw = value.get(to_camel(field.name))
+            if raw is None:
+                continue
+            try:
+                picked[field.name] = converter.structure(raw, field.type)
+            except Exception:
+                continue
+        return cls(**picked, data=_structure_object(value, None))
+
+    return structure_open
+
+
 def _null_means_default(cls: type) -> frozenset[str]:
     """Wire keys of fields that have a default but do not accept None."""
     keys = set()
@@ -256,6 +307,10 @@ def configure_converter(converter: cattrs.Converter) -> None:
 
     converter.register_structure_hook_factory(attrs.has, structure_factory)
     converter.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+    # Registered after the attrs factory, so these win for their classes.
+    converter.register_structure_hook(LookupNumber, _structure_lookup_number)
+    for open_model in _OPEN_MODELS:
+        converter.register_structure_hook(open_model, _open_model_hook(converter, open_model))
 
 
 def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:

@@ -27,8 +27,9 @@ of the answer::
     │   │   └── TemplateError         400 TEMPLATE_INVALID, _VARIABLES_MISSING, _CONTEXT_UNAVAILABLE
     │   ├── AuthenticationError       401 UNAUTHORIZED
     │   ├── PermissionDeniedError     403 FORBIDDEN, TEAM_*, INSTANCE_NOT_ASSIGNED
-    │   │   └── PlanLimitError        403 MAX_*, SUBSCRIPTION_INACTIVE, TEAM_*_LIMIT_*
-    │   │       └── FeatureNotAvailableError 403 *_NOT_AVAILABLE_ON_PLAN (.feature)
+    │   │   ├── PlanLimitError        403 MAX_*, SUBSCRIPTION_INACTIVE, TEAM_*_LIMIT_*
+    │   │   │   └── FeatureNotAvailableError 403 *_NOT_AVAILABLE_ON_PLAN (.feature)
+    │   │   └── TeamKeyNotAllowedError 403 TEAM_KEY_NOT_ALLOWED (personal-key-only route)
     │   ├── NotFoundError             404 NOT_FOUND, TEAM_NOT_FOUND
     │   ├── ConflictError             409 CONFLICT
     │   ├── UnprocessableError        422 INVALID_DESTINATION
@@ -36,6 +37,7 @@ of the answer::
     │   ├── QuotaExceededError        429 MONTHLY_*_QUOTA_EXCEEDED (not transient)
     │   └── ServerError               5xx INTERNAL_ERROR
     │       └── ProviderError         502 PROVIDER_ERROR / _TIMEOUT / _UNAVAILABLE
+    ├── InsufficientQuotaError        a quota preflight refused work that cannot fit
     ├── JobError                      a job ended badly or stalled (.job carries it)
     │   ├── JobFailedError
     │   ├── JobCancelledError
@@ -75,6 +77,7 @@ __all__ = [
     "DeadlineExceededError",
     "DecodeError",
     "FeatureNotAvailableError",
+    "InsufficientQuotaError",
     "JobCancelledError",
     "JobError",
     "JobFailedError",
@@ -95,6 +98,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "ServerValidationError",
+    "TeamKeyNotAllowedError",
     "TemplateError",
     "TransportError",
     "UnprocessableError",
@@ -283,6 +287,14 @@ class CampaignStateError(BadRequestError):
     """
 
 
+class TeamKeyNotAllowedError(PermissionDeniedError):
+    """403 TEAM_KEY_NOT_ALLOWED: this route needs a personal key (``msgf_live_``).
+
+    Account and billing reads (``/me``, usage, subscription, payments) are
+    personal; a team key may read only the plans.
+    """
+
+
 class NotFoundError(APIError):
     """404: missing, or outside your account or workspace."""
 
@@ -309,6 +321,21 @@ class ServerError(APIError):
 
 class ProviderError(ServerError):
     """502 PROVIDER_*: the WhatsApp provider behind MsgFlash failed."""
+
+
+class InsufficientQuotaError(MsgFlashError):
+    """A preflight found that the work cannot fit the remaining monthly outbound quota.
+
+    Raised before anything is sent. ``requested`` is how many messages the
+    work needs, ``fits`` how many the quota still allows this period (send
+    at most that many, or wait for ``period_end``).
+    """
+
+    def __init__(self, message: str, *, requested: int, fits: int, period_end: Any = None) -> None:
+        super().__init__(message)
+        self.requested = requested
+        self.fits = fits
+        self.period_end = period_end
 
 
 class JobError(MsgFlashError):
@@ -394,7 +421,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "UNAUTHORIZED": AuthenticationError,
     "FORBIDDEN": PermissionDeniedError,
     "TEAM_KEY_REQUIRED": PermissionDeniedError,
-    "TEAM_KEY_NOT_ALLOWED": PermissionDeniedError,
+    "TEAM_KEY_NOT_ALLOWED": TeamKeyNotAllowedError,
     "TEAM_ACCESS_DENIED": PermissionDeniedError,
     "INSTANCE_NOT_ASSIGNED": PermissionDeniedError,
     "BILLING_TEAM_MUTATION_FORBIDDEN": PermissionDeniedError,

@@ -138,6 +138,11 @@ class Session:
     def closed(self) -> bool:
         return self._state is _State.CLOSED
 
+    @property
+    def team_workspace(self) -> bool:
+        """True when calls go out with a team key (and its ``X-Team-Id``)."""
+        return self._config.team_id is not None
+
     def _client(self) -> aiohttp.ClientSession:
         if self._state is _State.CLOSED:
             raise ClientClosedError("this MsgFlashClient is closed; create a new one")

@@ -1,7 +1,8 @@
-"""Every documented example payload of the contacts, groups and bulk-job pages structures.
+"""Every documented example payload of the contacts, groups, bulk-job, number-lookup
+and billing pages structures.
 
-The payloads are copied from ../shared/msgflash-api.md (sections 5, 6.1, 7.4,
-7.5); placeholders like ``cnt_uuid`` stand for ids as the docs print them.
+The payloads are copied from the API reference (sections 5, 6.1, 6.2, 7.4,
+7.5, 7.9); placeholders like ``cnt_uuid`` stand for ids as the docs print them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,26 @@ from msgflash_async import (
     ContactGroup,
 )
 from msgflash_async._converter import structure, structure_page, unstructure
-from msgflash_async._exceptions import RateLimitError, ServerValidationError
+from msgflash_async._exceptions import (
+    ProviderError,
+    RateLimitError,
+    ServerValidationError,
+    TeamKeyNotAllowedError,
+)
 from msgflash_async._protocol import decipher, error_from_response
 from msgflash_async._session import Response
+from msgflash_async.models.billing import (
+    BillingUsage,
+    Payment,
+    PaymentStatus,
+    Plan,
+    SubscriptionInfo,
+)
 from msgflash_async.models.contacts import ContactCreate, RemoveMembersResult
 from msgflash_async.models.jobs import BulkJobAccepted
+from msgflash_async.models.lookups import LookupAccepted, LookupStatus, NumberLookup
 from msgflash_async.models.statuses import OutgoingStatus, PublishedStatus, StatusType
+from msgflash_async.resources._base import numbered_page
 from msgflash_async.resources.bulk_jobs import delete_result, job_or_result
 
 APRIL_FIRST = dt.datetime(2026, 4, 1, 10, 0, tzinfo=dt.timezone.utc)
@@ -236,3 +251,196 @@ def test_status_create_body_and_reply() -> None:
     )
     assert (reply.instance_id, reply.provider_message_id) == ("inst_uuid", "BAE5D1A2B3C4D5E6")
     assert OutgoingStatus("i", "image", "https://e.com/a.jpg").type is StatusType.IMAGE
+
+
+# -- section 6.2: number lookups ----------------------------------------------
+
+
+def test_lookup_sync_reply() -> None:
+    data = {
+        "mode": "sync",
+        "lookupId": "lookup_uuid",
+        "status": "done",
+        "requested": 3,
+        "normalized": 2,
+        "checked": 2,
+        "onWhatsAppCount": 0,
+        "notOnWhatsAppCount": 0,
+        "invalidCount": 1,
+        "result": {"onWhatsApp": [], "notOnWhatsApp": [], "invalid": []},
+    }
+    answer = structure(data, LookupAccepted)
+    assert not answer.is_job and answer.status is LookupStatus.DONE
+    result = answer.to_result()
+    assert result.lookup_ids == ("lookup_uuid",)
+    assert (result.requested, result.normalized, result.checked, result.invalid_count) == (
+        3,
+        2,
+        2,
+        1,
+    )
+    assert result.on_whatsapp == () and result.invalid == ()  # counts stand without lists
+
+
+def test_lookup_result_elements_as_numbers_or_objects() -> None:
+    # The element shape is not documented: both a number and an object are read.
+    data = {
+        "mode": "sync",
+        "lookupId": "lookup_uuid",
+        "status": "done",
+        "requested": 2,
+        "result": {
+            "onWhatsApp": ["+33612345678"],
+            "notOnWhatsApp": [{"number": "+33612345679", "exists": False}],
+            "invalid": [],
+        },
+    }
+    result = structure(data, LookupAccepted).to_result()
+    assert result.on_whatsapp == ("+33612345678",)
+    assert result.not_on_whatsapp == ("+33612345679",)
+    assert (result.on_whatsapp_count, result.not_on_whatsapp_count) == (1, 1)
+
+
+def test_lookup_async_reply() -> None:
+    data = {
+        "mode": "async",
+        "lookupId": "lookup_uuid",
+        "status": "pending",
+        "requested": 4900,
+        "message": "Lookup in progress. Check status later.",
+    }
+    answer = structure(data, LookupAccepted)
+    assert answer.is_job and answer.lookup_id == "lookup_uuid" and answer.requested == 4900
+
+
+def test_lookup_progress_reply() -> None:
+    data = {
+        "id": "lookup_uuid",
+        "status": "processing",
+        "progress": 40,
+        "requestedCount": 4900,
+        "normalizedCount": 4890,
+        "checkedCount": 1960,
+        "onWhatsAppCount": 1500,
+        "notOnWhatsAppCount": 460,
+        "invalidCount": 10,
+        "error": None,
+        "createdAt": "2026-04-01T10:00:00.000Z",
+        "updatedAt": "2026-04-01T10:00:00.000Z",
+        "completedAt": None,
+    }
+    lookup = structure(data, NumberLookup)
+    assert lookup.status is LookupStatus.PROCESSING and not lookup.is_terminal
+    assert (lookup.requested_count, lookup.normalized_count, lookup.checked_count) == (
+        4900,
+        4890,
+        1960,
+    )
+    assert (lookup.on_whatsapp_count, lookup.not_on_whatsapp_count) == (1500, 460)
+    assert lookup.created_at == APRIL_FIRST and lookup.completed_at is None
+
+
+def test_provider_error_and_team_key_envelopes() -> None:
+    body = b'{"error": {"code": "PROVIDER_ERROR", "message": "Provider error"}}'
+    error = error_from_response(502, {}, body, method="POST", path="/api/v1/number-lookups")
+    assert isinstance(error, ProviderError) and error.status == 502
+    body = b'{"error": {"code": "TEAM_KEY_NOT_ALLOWED", "message": "Personal key required"}}'
+    error = error_from_response(403, {}, body, method="GET", path="/api/v1/billing/usage")
+    assert isinstance(error, TeamKeyNotAllowedError)
+
+
+# -- section 7.9: billing, usage, account -------------------------------------
+
+LIMITS = {
+    "maxInstances": 5,
+    "maxApiKeys": 5,
+    "maxWebhookEndpoints": 10,
+    "monthlyOutboundQuota": 5000,
+    "monthlyApiRequestQuota": 100000,
+}
+FEATURES = {"campaigns": True, "statuses": True, "voiceNotes": True, "webhooks": True}
+USAGE = {
+    "messagesCount": 1200,
+    "statusesCount": 30,
+    "effectiveOutboundUsage": 1230,
+    "apiRequestsCount": 4200,
+    "activeInstancesCount": 2,
+    "activeApiKeysCount": 1,
+}
+PERIOD = {"start": "2026-04-01T00:00:00.000Z", "end": "2026-04-30T23:59:59.999Z"}
+
+
+def test_plans_in_every_documented_price_shape() -> None:
+    monthly = {"code": "pro", "name": "Pro", "priceMonthly": 19, "currency": "EUR"}
+    eur = {"code": "pro", "name": "Pro", "priceEur": 19}
+    fcfa = {"code": "pro", "name": "Pro", "priceEur": 19, "priceFcfa": 12500}
+    plans = structure(
+        [
+            {**monthly, "limits": LIMITS, "features": FEATURES},
+            {**eur, "limits": LIMITS},
+            fcfa,
+        ],
+        list[Plan],
+    )
+    assert [(p.price.amount, p.price.currency) for p in plans if p.price] == [
+        (19, "EUR"),
+        (19, "EUR"),
+        (19, "EUR"),
+    ]
+    assert [(p.amount, p.currency) for p in plans[2].prices] == [(19, "EUR"), (12500, "XOF")]
+    assert plans[0].limits.monthly_outbound_quota == 5000 and plans[0].features.voice_notes
+    assert plans[2].limits.max_instances is None  # not given: unknown, never guessed
+
+
+def test_subscription_reply() -> None:
+    data = {
+        "subscription": {
+            "plan": {"code": "pro", "name": "Pro", "limits": LIMITS, "features": FEATURES},
+            "scheduledPlan": None,
+            "scheduledPlanAt": None,
+            "scheduledAction": None,
+        },
+        "usage": USAGE,
+        "period": PERIOD,
+    }
+    info = structure(data, SubscriptionInfo)
+    assert info.limits.monthly_api_request_quota == 100000  # from subscription.plan.limits
+    assert info.subscription.plan.features.statuses is True
+    assert info.usage.effective_outbound_usage == 1230
+    assert info.period.start == dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc)
+
+
+def test_usage_reply_and_its_quota() -> None:
+    data = {
+        "plan": {"code": "pro", "name": "Pro"},
+        "limits": LIMITS,
+        "features": FEATURES,
+        "usage": USAGE,
+        "period": PERIOD,
+    }
+    usage = structure(data, BillingUsage)
+    assert usage.plan.code == "pro" and usage.usage.statuses_count == 30
+    quota = usage.quota()
+    assert (quota.outbound_remaining, quota.api_remaining) == (5000 - 1230, 100000 - 4200)
+    assert quota.period.end is not None and quota.period.end.day == 30
+
+
+def test_payments_page() -> None:
+    payment = {
+        "id": "pay_uuid",
+        "provider": "dodo",
+        "planCode": "starter",
+        "planName": "Starter",
+        "amount": 900,
+        "currency": "EUR",
+        "status": "succeeded",
+        "periodStart": "2026-04-01T00:00:00.000Z",
+        "periodEnd": "2026-04-30T23:59:59.999Z",
+        "createdAt": "2026-04-01T10:00:00.000Z",
+    }
+    data = {"payments": [payment], "total": 1, "page": 1, "totalPages": 1}
+    page = numbered_page(data, Payment, ("payments",), 1, 20)
+    assert page.total == 1 and page.is_last
+    (paid,) = page.items
+    assert paid.status is PaymentStatus.SUCCEEDED and str(paid.major_amount) == "9.00"
+    assert (paid.plan_code, paid.provider, paid.created_at) == ("starter", "dodo", APRIL_FIRST)

@@ -48,7 +48,7 @@ SECTION_13 = {
     "PROVIDER_ERROR": (502, exc.ProviderError),
     "MONTHLY_OUTBOUND_QUOTA_EXCEEDED": (429, exc.QuotaExceededError),
     "TEAM_KEY_REQUIRED": (403, exc.PermissionDeniedError),
-    "TEAM_KEY_NOT_ALLOWED": (403, exc.PermissionDeniedError),
+    "TEAM_KEY_NOT_ALLOWED": (403, exc.TeamKeyNotAllowedError),
     "TEAM_NOT_FOUND": (404, exc.NotFoundError),
     "INSTANCE_NOT_ASSIGNED": (403, exc.PermissionDeniedError),
 }

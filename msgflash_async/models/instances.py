@@ -8,6 +8,7 @@ sending, never its name or number.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -15,7 +16,7 @@ from attrs import frozen
 
 from ._enums import OpenEnum
 
-__all__ = ["Instance", "InstanceState", "InstanceStatus"]
+__all__ = ["Instance", "InstanceHealth", "InstanceState", "InstanceStatus"]
 
 
 class InstanceStatus(OpenEnum):
@@ -61,3 +62,29 @@ class InstanceState:
     @property
     def connected(self) -> bool:
         return self.status is InstanceStatus.CONNECTED
+
+
+@frozen
+class InstanceHealth:
+    """Warm-up and sending health of an instance (``instances.health()``).
+
+    The shape of this answer is not documented, so this is an open model: the
+    few likely fields are read when present and well-typed (``None``
+    otherwise), and :attr:`data` keeps every field exactly as sent, unknown
+    ones included.
+    """
+
+    instance_id: str | None = None
+    status: InstanceStatus | None = None
+    healthy: bool | None = None
+    data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by the name the server gave it."""
+        return self.data.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from .._converter import structure, structure_page
+from .._converter import items_of, structure, structure_page
+from .._exceptions import ValidationError
 from .._pagination import AsyncPaginator, Page, ResumeToken
 from .._protocol import api_path
 from .._session import Params, Response, SendGuard, Session
 
-__all__ = ["Resource", "api_path", "unwrap"]
+__all__ = ["Resource", "api_path", "numbered_page", "page_number", "unwrap"]
 
 T = TypeVar("T")
 
@@ -66,6 +67,45 @@ class Resource:
             query=query,
             endpoint=f"GET {path}",
         )
+
+
+def numbered_page(
+    data: Any, model: type[T], list_keys: tuple[str, ...], page: int, limit: int
+) -> Page[T]:
+    """One page of a page-numbered list, with the next page number as its cursor.
+
+    The end is ``page >= totalPages``, else ``hasMore``, else a short page.
+    """
+    items = structure(items_of(data, list_keys), list[model])  # type: ignore[valid-type]
+    meta: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    total_pages, has_more = meta.get("totalPages"), meta.get("hasMore")
+    if isinstance(total_pages, int) and not isinstance(total_pages, bool):
+        more = page < total_pages
+    elif isinstance(has_more, bool):
+        more = has_more
+    else:
+        # Nothing says: a full page may have a successor, a short one has none.
+        more = len(items) >= limit
+    total = meta.get("total")
+    return Page(
+        items=items,
+        next_cursor=str(page + 1) if more and items else None,
+        has_more=more and bool(items),
+        total=total if isinstance(total, int) else None,
+    )
+
+
+def page_number(cursor: str | None) -> int:
+    """The page a page-numbered paginator's cursor stands for (1 when None)."""
+    if cursor is None:
+        return 1
+    try:
+        number = int(cursor)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValidationError(f"expected a page number >= 1, got {cursor!r}", field="cursor")
+    return number
 
 
 def unwrap(data: Any, key: str) -> Any:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from .._converter import items_of, structure
 from .._pagination import AsyncPaginator, Page
-from ..models.instances import Instance, InstanceState
+from ..models.instances import Instance, InstanceHealth, InstanceState
 from ._base import Resource, api_path, unwrap
 
 __all__ = ["Instances"]
 
 
 class Instances(Resource):
-    """List instances, read one, read its live connection state."""
+    """List instances, read one, read its live connection state and its health."""
 
     def list(self) -> AsyncPaginator[Instance]:
         """Every instance: ``await`` for them as one page, or ``async for`` each.
@@ -36,3 +36,12 @@ class Instances(Resource):
         """The live connection state (``status``, provider's ``provider_state``)."""
         response = await self._call("GET", api_path("instances", instance_id, "state"))
         return structure(response.data, InstanceState)
+
+    async def health(self, instance_id: str) -> InstanceHealth:
+        """Warm-up and sending health, an open model: the shape is not documented.
+
+        ``health.data`` holds every field the server sent, unknown ones
+        included; ``health.get("warmup")`` reads one.
+        """
+        response = await self._call("GET", api_path("instances", instance_id, "health"))
+        return structure(response.data, InstanceHealth)

@@ -12,7 +12,7 @@ could deliver the message twice. A ``TransportError`` with
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Sized
 from typing import Any
 
 import anyio
@@ -24,13 +24,14 @@ from .._batch_outcomes import BatchProgress
 from .._converter import structure, unstructure
 from .._exceptions import MessageCancelledError, MessageFailedError, ValidationError
 from .._pagination import AsyncPaginator
-from .._session import SendGuard
+from .._session import SendGuard, Session
 from .._validation import resolve_resume
 from .._withdraw import Guarded, SendWindow
 from ..models.messages import Message, MessageStatus, OutgoingMessage, status_reached
 from ..models.templates import Template
 from ..templating import require_variables
 from ._base import Resource, api_path, unwrap
+from .billing import check_outbound_quota
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "Messages"]
 
@@ -88,6 +89,7 @@ class Messages(Resource):
         on_progress: Callable[[BatchProgress], object] | None = None,
         key: Callable[[OutgoingMessage], Hashable] | None = None,
         template: Template | None = None,
+        check_quota: bool = False,
     ) -> BatchStream[OutgoingMessage, Message]:
         """Send a large batch: one outcome per input, a report, an optional journal.
 
@@ -103,7 +105,13 @@ class Messages(Resource):
         ``template`` is checked against every input as in ``send(template=...)``:
         an input missing a ``custom.*`` value (or using another template) is
         ``rejected`` with a ``ValidationError`` and costs no request.
+        ``check_quota=True`` (for a list or anything with ``len()``) reads the
+        remaining monthly outbound quota first and, if the batch cannot fit,
+        raises :class:`InsufficientQuotaError` (``.fits``: how many would)
+        before anything is sent; with a team key it is skipped with a warning.
         """
+        if check_quota:
+            messages = _quota_checked(self._session, messages)
 
         async def send(message: OutgoingMessage, window: SendWindow) -> Message:
             return await self.send(message, template=template, guard=window)
@@ -228,6 +236,33 @@ def _settled(message: Message, target: MessageStatus) -> bool:
     if message.status is MessageStatus.CANCELLED:
         raise MessageCancelledError(f"message {message.id} was cancelled", msg=message)
     return False
+
+
+def _quota_checked(
+    session: Session, messages: BatchSource[OutgoingMessage]
+) -> BatchSource[OutgoingMessage]:
+    """``messages``, read only once the quota preflight has passed.
+
+    The batch reads its source inside its own task group, so a refusal
+    surfaces exactly like a failing source: raised before any send.
+    """
+    if not isinstance(messages, Sized):
+        raise ValidationError(
+            "check_quota needs the messages as a list (anything with len())",
+            field="check_quota",
+        )
+    count = len(messages)
+
+    async def checked() -> AsyncIterator[Any]:
+        await check_outbound_quota(session, count)
+        if isinstance(messages, AsyncIterable):
+            async for item in messages:
+                yield item
+        else:
+            for item in messages:
+                yield item
+
+    return checked()
 
 
 def _checked(message: OutgoingMessage, template: Template | None) -> Any:

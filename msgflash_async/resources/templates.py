@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._converter import items_of, structure, unstructure
+from .._converter import structure, unstructure
 from .._exceptions import ValidationError
 from .._pagination import AsyncPaginator, Page, ResumeToken
 from .._validation import check_limit, check_text
@@ -26,7 +26,7 @@ from ..models.templates import (
     TemplateUpdate,
 )
 from ..templating import TemplateCheck, check_variables
-from ._base import Resource, api_path, unwrap
+from ._base import Resource, api_path, numbered_page, page_number, unwrap
 
 __all__ = ["MAX_PAGE_SIZE", "Templates", "template_page"]
 
@@ -38,35 +38,10 @@ _LIST_KEYS = ("templates", "items", "data")
 
 def template_page(data: Any, page: int, limit: int) -> Page[Template]:
     """One page of the list, with the next page number as its cursor."""
-    items = structure(items_of(data, _LIST_KEYS), list[Template])
-    meta: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-    total_pages, has_more = meta.get("totalPages"), meta.get("hasMore")
-    if isinstance(total_pages, int) and not isinstance(total_pages, bool):
-        more = page < total_pages
-    elif isinstance(has_more, bool):
-        more = has_more
-    else:
-        # Nothing says: a full page may have a successor, a short one has none.
-        more = len(items) >= limit
-    total = meta.get("total")
-    return Page(
-        items=items,
-        next_cursor=str(page + 1) if more and items else None,
-        has_more=more and bool(items),
-        total=total if isinstance(total, int) else None,
-    )
+    return numbered_page(data, Template, _LIST_KEYS, page, limit)
 
 
-def _page_number(cursor: str | None) -> int:
-    if cursor is None:
-        return 1
-    try:
-        number = int(cursor)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValidationError(f"expected a page number >= 1, got {cursor!r}", field="cursor")
-    return number
+_page_number = page_number
 
 
 def _resumed(resume: str, page: int | None, limit: int | None) -> tuple[ResumeToken, int]:

@@ -17,10 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from . import (
+    _billing,
     _contacts,
     _groups,
     _instances,
     _jobs,
+    _lookups,
     _messages,
     _statuses,
     _templates,
@@ -39,6 +41,8 @@ RouteInstaller = Callable[[web.Application, EmulatorState], None]
 ROUTE_MODULES: tuple[RouteInstaller, ...] = (
     _jobs.add_routes,
     _webhooks.add_routes,
+    _lookups.add_routes,
+    _billing.add_routes,
     _groups.add_routes,
     _instances.add_routes,
     _templates.add_routes,
@@ -215,6 +219,16 @@ class Emulator(MessagingMixin):
         return self.app[_webhooks.WEBHOOKS_KEY]
 
     @property
+    def billing(self) -> _billing.BillingService:
+        """Plan, payments (``add_payment``) and usage counters behind ``/billing/*``."""
+        return self.app[_billing.BILLING_KEY]
+
+    @property
+    def number_lookups(self) -> _lookups.LookupService:
+        """Every lookup made so far; which numbers are absent is ``settings.not_on_whatsapp``."""
+        return self.app[_lookups.LOOKUPS_KEY]
+
+    @property
     def webhook_deliveries(self) -> list[_webhooks.DeliveryRecord]:
         """Every webhook delivery try so far (url, event, status, attempt), in order."""
         return self.webhooks.deliveries
@@ -229,7 +243,7 @@ class Emulator(MessagingMixin):
     def fail_next_job(
         self, message: str = "Simulated bulk job failure", *, at: float = 0.5
     ) -> None:
-        """Make the next queued bulk job fail once ``at`` (0..1) of its items are done."""
+        """Make the next queued job (bulk job or number lookup) fail once ``at`` (0..1) is done."""
         self.state.job_failures.append((at, message))
 
     # -- direct state access (no HTTP) -------------------------------------

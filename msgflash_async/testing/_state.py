@@ -57,6 +57,10 @@ class EmulatorSettings:
     unread_numbers: set[str] = attrs.field(factory=set)  # stop at "delivered"
     # Plan feature switches: a feature missing here answers 403 <FEATURE>_NOT_AVAILABLE_ON_PLAN.
     features: set[str] = attrs.field(factory=lambda: {"campaigns", "statuses", "webhooks"})
+    # Number lookups (see _lookups.py): E.164 numbers reported as not on WhatsApp.
+    not_on_whatsapp: set[str] = attrs.field(factory=set)
+    # Billing (see _billing.py): the plan /billing/* reports, its limits from the knobs above.
+    plan_code: str = "pro"
 
 
 class RequestRecord:

@@ -33,6 +33,7 @@ from msgflash_async.webhooks._signature import EVENT_HEADER, SIGNATURE_HEADER, s
 
 from ._http import ApiFailure, Stamper, Validator, new_id, not_found, ok, read_json
 from ._state import EmulatorState, Workspace
+from ._statuses import require_feature
 
 __all__ = [
     "WEBHOOKS_KEY",
@@ -327,10 +328,12 @@ def add_routes(app: web.Application, state: EmulatorState) -> None:
 
     async def list_webhooks(request: web.Request) -> web.Response:
         workspace = state.workspace(request)
+        require_feature(state, "webhooks")
         return ok([e.to_wire(with_secret=False) for e in service.endpoints(workspace)])
 
     async def create_webhook(request: web.Request) -> web.Response:
         workspace = state.workspace(request)
+        require_feature(state, "webhooks")
         body = await read_json(request)
         checks = Validator(body)
         for field, problem in (
@@ -345,6 +348,7 @@ def add_routes(app: web.Application, state: EmulatorState) -> None:
 
     async def delete_webhook(request: web.Request) -> web.Response:
         workspace = state.workspace(request)
+        require_feature(state, "webhooks")
         endpoint = service.unregister(workspace, request.match_info["webhook_id"])
         return ok({"id": endpoint.id, "deleted": True})
 
