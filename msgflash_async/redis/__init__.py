@@ -12,5 +12,6 @@ objects without the extra raises an ImportError naming
 from __future__ import annotations
 
 from ._limiter import RedisRateLimiter
+from ._webhooks import RedisDedupeStore, RedisStatusTracker
 
-__all__ = ["RedisRateLimiter"]
+__all__ = ["RedisDedupeStore", "RedisRateLimiter", "RedisStatusTracker"]

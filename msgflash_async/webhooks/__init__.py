@@ -43,11 +43,18 @@ from ._signature import (
     sign,
     verify_signature,
 )
-from ._tracker import StatusTracker, status_advances
+from ._tracker import (
+    AsyncStatusTracker,
+    StatusTracker,
+    event_status,
+    status_advances,
+    status_reached,
+)
 from .aiohttp import aiohttp_webhook_handler
 from .asgi import WebhookASGIApp, asgi_webhook_app
 
 __all__ = [
+    "AsyncStatusTracker",
     "DedupeStore",
     "EVENT_HEADER",
     "EventHandler",
@@ -81,9 +88,11 @@ __all__ = [
     "asgi_webhook_app",
     "dedupe_key",
     "event_from_dict",
+    "event_status",
     "parse_event",
     "sign",
     "status_advances",
+    "status_reached",
     "verify_and_parse",
     "verify_signature",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Final, Literal, TypeAlias
@@ -39,7 +40,7 @@ from ._dedupe import DedupeStore, MemoryDedupeStore, dedupe_key
 from ._errors import WebhookPayloadError
 from ._parse import verify_and_parse
 from ._signature import SecretsLike, get_header, normalize_secrets
-from ._tracker import StatusTracker
+from ._tracker import AsyncStatusTracker, StatusTracker
 
 __all__ = ["EventHandler", "EventSink", "WebhookReceiver", "WebhookResponse"]
 
@@ -112,7 +113,7 @@ class WebhookReceiver:
         on_event: EventSink | None,
         *,
         dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
-        tracker: StatusTracker | None = None,
+        tracker: StatusTracker | AsyncStatusTracker | None = None,
         handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
         max_body: int | None = DEFAULT_MAX_BODY,
     ) -> None:
@@ -150,9 +151,23 @@ class WebhookReceiver:
         if self._store is not None and not await self._store.claim(key):
             logger.debug("duplicate webhook delivery ignored: %s", key)
             return WebhookResponse(200, "duplicate", event, duplicate=True)
-        if self._tracker is not None:
-            self._tracker.apply(event)
+        if self._tracker is not None and not await self._track(self._tracker, event, key):
+            return WebhookResponse(500, "tracker failed", event)
         return await self._dispatch(event, key)
+
+    async def _track(
+        self, tracker: StatusTracker | AsyncStatusTracker, event: WebhookEvent, key: str
+    ) -> bool:
+        """Feed the tracker; if it fails (Redis down), let the retry in and answer 500."""
+        try:
+            applied = tracker.apply(event)
+            if inspect.isawaitable(applied):
+                await applied
+        except Exception:
+            await self._release(key)
+            logger.exception("status tracker failed on %s; answering 500", key)
+            return False
+        return True
 
     async def handle_stream(
         self, chunks: AsyncIterable[bytes], headers: Mapping[str, str]
@@ -213,7 +228,7 @@ def receiver_for(
     on_event: EventSink | None,
     *,
     dedupe: DedupeStore | Literal[_Default.DEFAULT] | None,
-    tracker: StatusTracker | None,
+    tracker: StatusTracker | AsyncStatusTracker | None,
     handler_timeout: float | None,
     max_body: int | None,
 ) -> WebhookReceiver:

@@ -10,13 +10,19 @@ the same state whatever order the deliveries came in.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
 
 import anyio
 
 from ..models.webhooks import MessageEvent, MessageStatus, WebhookEvent, WebhookEventType
 
-__all__ = ["StatusTracker", "status_advances"]
+__all__ = [
+    "AsyncStatusTracker",
+    "StatusTracker",
+    "event_status",
+    "status_advances",
+    "status_reached",
+]
 
 _RANK: Final = {
     MessageStatus.QUEUED: 0,
@@ -48,11 +54,35 @@ def status_advances(current: MessageStatus | None, new: MessageStatus) -> bool:
     return new is MessageStatus.FAILED or _RANK[new] > _RANK[current]
 
 
-def _reached(current: MessageStatus, target: MessageStatus) -> bool:
-    # A terminal status answers every wait: nothing will come after it.
+def status_reached(current: MessageStatus, target: MessageStatus) -> bool:
+    """Whether a wait for ``target`` is over at ``current``.
+
+    A terminal status answers every wait: nothing will come after it.
+    """
     if current is target or current in _TERMINAL:
         return True
     return target in _RANK and _RANK[current] >= _RANK[target]
+
+
+def event_status(event: WebhookEvent) -> tuple[str, MessageStatus] | None:
+    """The message and status an event reports, or None if it reports none.
+
+    Events that say nothing about an outbound message's status
+    (``message.received``, instance events, unknown events) give None.
+    """
+    if not isinstance(event, MessageEvent) or not event.message_id:
+        return None
+    status = _STATUS_OF_EVENT.get(event.event)
+    return None if status is None else (event.message_id, status)
+
+
+@runtime_checkable
+class AsyncStatusTracker(Protocol):
+    """A tracker whose state lives elsewhere (e.g. Redis), fed by the receiver."""
+
+    async def apply(self, event: WebhookEvent) -> bool:
+        """Feed one event; True if it changed the status of its message."""
+        ...
 
 
 class StatusTracker:
@@ -78,12 +108,8 @@ class StatusTracker:
         Events that say nothing about an outbound message's status
         (``message.received``, instance events, unknown events) return False.
         """
-        if not isinstance(event, MessageEvent) or not event.message_id:
-            return False
-        status = _STATUS_OF_EVENT.get(event.event)
-        if status is None:
-            return False
-        return self.record(event.message_id, status)
+        reported = event_status(event)
+        return False if reported is None else self.record(*reported)
 
     def record(self, message_id: str, status: MessageStatus | str) -> bool:
         """Set a status known from elsewhere (e.g. ``queued`` from the send reply)."""
@@ -123,7 +149,7 @@ class StatusTracker:
         with anyio.fail_after(timeout):
             while True:
                 current = self._statuses.get(message_id)
-                if current is not None and _reached(current, target):
+                if current is not None and status_reached(current, target):
                     return current
                 waiter = anyio.Event()
                 waiters = self._waiters.setdefault(message_id, [])

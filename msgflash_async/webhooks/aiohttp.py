@@ -23,7 +23,7 @@ from ._receiver import (
     receiver_for,
 )
 from ._signature import SecretsLike
-from ._tracker import StatusTracker
+from ._tracker import AsyncStatusTracker, StatusTracker
 
 __all__ = ["aiohttp_webhook_handler"]
 
@@ -35,7 +35,7 @@ def aiohttp_webhook_handler(
     on_event: EventSink | None = None,
     *,
     dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
-    tracker: StatusTracker | None = None,
+    tracker: StatusTracker | AsyncStatusTracker | None = None,
     handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     max_body: int | None = DEFAULT_MAX_BODY,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -25,7 +25,7 @@ from ._receiver import (
     receiver_for,
 )
 from ._signature import SecretsLike
-from ._tracker import StatusTracker
+from ._tracker import AsyncStatusTracker, StatusTracker
 
 __all__ = ["WebhookASGIApp", "asgi_webhook_app"]
 
@@ -98,7 +98,7 @@ def asgi_webhook_app(
     on_event: EventSink | None = None,
     *,
     dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
-    tracker: StatusTracker | None = None,
+    tracker: StatusTracker | AsyncStatusTracker | None = None,
     handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     max_body: int | None = DEFAULT_MAX_BODY,
 ) -> WebhookASGIApp:

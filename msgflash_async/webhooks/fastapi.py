@@ -23,7 +23,7 @@ from ._receiver import (
     receiver_for,
 )
 from ._signature import SecretsLike
-from ._tracker import StatusTracker
+from ._tracker import AsyncStatusTracker, StatusTracker
 
 __all__ = ["webhook_router"]
 
@@ -34,7 +34,7 @@ def webhook_router(
     on_event: EventSink | None = None,
     *,
     dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
-    tracker: StatusTracker | None = None,
+    tracker: StatusTracker | AsyncStatusTracker | None = None,
     handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     max_body: int | None = DEFAULT_MAX_BODY,
     **router_options: Any,
