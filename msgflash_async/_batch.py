@@ -195,12 +195,19 @@ class BatchStream(Generic[M, R]):
         finally:
             run.account_unfinished()
             if run.journal is not None:
-                with anyio.CancelScope(shield=True):
-                    await run.journal.aclose()
+                await self._close_journal(run.journal)
             self._finished = time.monotonic()
             self._notify()
         if exc_type is None and run.fatal is not None and not self._fatal_raised:
             raise run.fatal
+
+    async def _close_journal(self, journal: BatchJournal) -> None:
+        try:
+            with anyio.CancelScope(shield=True):
+                await journal.aclose()
+        except Exception as error:
+            # The last outcomes are lost (a resume reconciles them): say so.
+            self._run.fail("journal_failed", error)
 
     def __aiter__(self) -> BatchStream[M, R]:
         if self._outcomes is None:

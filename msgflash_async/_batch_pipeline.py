@@ -160,23 +160,34 @@ class Pipeline(Generic[M, R]):
                 self.fail("source_failed", error)
 
     async def _read_source(self, items: MemoryObjectSendStream[_Item[M]], out: _Out[R]) -> None:
+        # The stop is checked before each input is taken, so an iterator
+        # keeps every input the batch did not read (``report.read`` says where).
         source = self.source
         if isinstance(source, AsyncIterable):
-            async for raw in source:
-                if not await self._feed(raw, items, out):
+            inputs = aiter(source)
+            while not self._stopping():
+                try:
+                    raw = await anext(inputs)
+                except StopAsyncIteration:
                     return
+                await self._feed(raw, items, out)
         else:
-            for raw in source:
-                if not await self._feed(raw, items, out):
+            sync_inputs = iter(source)
+            while not self._stopping():
+                try:
+                    raw = next(sync_inputs)
+                except StopIteration:
                     return
+                await self._feed(raw, items, out)
+
+    def _stopping(self) -> bool:
+        """A stop that reads no further (a draining stop reports the rest instead)."""
+        return self.stop is not None and not self.stop.drain
 
     async def _feed(
         self, raw: BatchInput[M], items: MemoryObjectSendStream[_Item[M]], out: _Out[R]
-    ) -> bool:
-        """Hand one input to the workers (or report it); False to stop reading."""
-        stop = self.stop
-        if stop is not None and not stop.drain:
-            return False
+    ) -> None:
+        """Hand one input to the workers, or report it."""
         index, self.read = self.read, self.read + 1
         key, message = self._split(raw)
         fp: str | None = None
@@ -188,17 +199,16 @@ class Pipeline(Generic[M, R]):
                 if earlier.fingerprint != fp:
                     self.tally.add(SendOutcome(index, key, NOT_ATTEMPTED))
                     self.fail("inputs_changed", self._changed(index, key, journal))
-                    return False
+                    return
                 known = from_journal(index, key, earlier)
                 if known is not None:
                     await self.emit(out, known)
-                    return True
+                    return
         if self.stop is not None:
             await self.emit(out, SendOutcome(index, key, NOT_ATTEMPTED))
         else:
             self._handed.add(index)
             await _put(items, (index, key, message, fp))
-        return True
 
     def _split(self, raw: BatchInput[M]) -> tuple[Hashable | None, M]:
         if type(raw) is tuple and len(raw) == 2:

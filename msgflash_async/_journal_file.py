@@ -20,6 +20,7 @@ a CSV is refused and left byte for byte as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import json.encoder
 import os
@@ -43,6 +44,9 @@ _COMMIT_INTERVAL = 0.002
 
 # Outcome records alone never wait longer than this for a write.
 _IDLE_FLUSH = 0.1
+
+# Module-level so a test can stand in for a full disk.
+_os_write = os.write
 
 # A JSON string literal (C-accelerated, no dict round trip).
 _quote: Callable[[str], str] = json.encoder.encode_basestring
@@ -150,12 +154,23 @@ class FileJournal(BatchJournal):
             commit.done = True
 
     def _write(self, data: bytes) -> None:
-        if self._fd is None:
+        fd = self._fd
+        if fd is None:
             raise OSError(f"journal {self.path} is closed")
+        size = os.fstat(fd).st_size
         view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        os.fsync(self._fd)
+        try:
+            while view:
+                view = view[_os_write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            # Disk full, I/O error: take back whatever part of this commit
+            # reached the file. Its attempts were never sent, and a record
+            # left behind would make a resume call them unknown.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+            raise
 
     async def aclose(self) -> None:
         """Write and sync whatever is pending, then close the file. Idempotent."""
