@@ -29,15 +29,20 @@ from ._exceptions import (
     ConflictError,
     JobCancelledError,
     JobFailedError,
+    JobStalledError,
     MsgFlashError,
+    ValidationError,
 )
+from ._stall import DEFAULT_STALL_TIMEOUT, StallWatch
 from .models.jobs import BulkJob, BulkJobStatus, BulkProgress
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_STALL_TIMEOUT",
     "BulkOperation",
     "JobHandle",
     "JobRunner",
+    "StallWatch",
     "split",
 ]
 
@@ -72,6 +77,7 @@ class JobRunner(Generic[R]):
     finish: Finish[R]
     merge: Merge[R]
     interval: float = DEFAULT_POLL_INTERVAL
+    stall_timeout: float | None = DEFAULT_STALL_TIMEOUT
 
 
 @attrs.define
@@ -105,6 +111,15 @@ class JobHandle(Generic[R_co]):
     tasks may share a handle: polls are serialised and never closer together
     than half the interval, so a waiter and a progress loop do not double
     the request rate.
+
+    A job that makes no progress for ``stall_timeout`` seconds (600 unless
+    the runner or the attribute says otherwise; None: never) raises
+    :class:`JobStalledError` from ``await``, ``wait()`` and ``progress()``,
+    so a job the server never finishes cannot keep a plain ``await``
+    polling for ever. Progress is a new job, a new status or a count above
+    its highest so far; counts going backwards are shown in snapshots but
+    are not progress. The job goes on on the server: await again for one
+    more window, or cancel.
     """
 
     def __init__(
@@ -123,9 +138,21 @@ class JobHandle(Generic[R_co]):
         self._lock = anyio.Lock()
         self._last_poll: float | None = None
         self._error: MsgFlashError | None = None  # how the operation ended badly
+        self._stall = StallWatch(runner.stall_timeout)
 
     def __repr__(self) -> str:
         return f"<JobHandle job_ids={list(self.job_ids)} status={self.status.value}>"
+
+    @property
+    def stall_timeout(self) -> float | None:
+        """Seconds without progress before :class:`JobStalledError`; None: never."""
+        return self._stall.window
+
+    @stall_timeout.setter
+    def stall_timeout(self, seconds: float | None) -> None:
+        if seconds is not None and not seconds > 0:
+            raise ValidationError("must be > 0 seconds, or None", field="stall_timeout")
+        self._stall.window = seconds
 
     @property
     def job_ids(self) -> tuple[str, ...]:
@@ -287,12 +314,26 @@ class JobHandle(Generic[R_co]):
                     return  # another task polled just now
                 with _until(deadline):
                     self._record(part, await self._runner.poll(part.job_id))
+                self._check_stall(part)
             if self._running() is None and self._chunks:
                 if anyio.current_time() >= deadline:
                     raise TimeoutError  # checked here: nothing is in flight yet
                 await self.submit_next()
         finally:
             self._lock.release()
+
+    def _check_stall(self, part: _Part[R_co]) -> None:
+        idle = self._stall.stalled()
+        if idle is None or part.done:
+            return
+        self._stall.restart()  # awaiting again waits one more window
+        status = part.job.status.value if part.job is not None else "unknown"
+        raise JobStalledError(
+            f"job {part.job_id} made no progress for {idle:.1f}s (status {status!r}); it goes "
+            "on on the server: await the handle again to wait longer, or cancel it",
+            job=part.job,
+            stalled_for=idle,
+        )
 
     def _poll_due(self) -> bool:
         now = anyio.current_time()
@@ -340,6 +381,7 @@ class JobHandle(Generic[R_co]):
 
     def _record(self, part: _Part[R_co], job: BulkJob) -> None:
         part.job = job
+        self._stall.observe(job.id, job.status.value, (job.processed_count, job.progress))
         if not part.size:
             part.size = job.requested_count
             self._requested += job.requested_count

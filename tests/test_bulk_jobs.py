@@ -11,6 +11,7 @@ from msgflash_async._exceptions import (
     ConnectionLostError,
     JobCancelledError,
     JobFailedError,
+    JobStalledError,
     NotFoundError,
     ServerError,
     ValidationError,
@@ -197,3 +198,20 @@ async def test_wait_timeout_during_a_chunk_post_keeps_the_split_operation(
     jobs = [await client.bulk_jobs.get(job_id) for job_id in handle.job_ids]
     assert [(j.requested_count, j.processed_count) for j in jobs] == [(10_000,) * 2, (150,) * 2]
     assert all(j.status is BulkJobStatus.DONE for j in jobs)
+
+
+async def test_a_job_the_server_never_finishes_raises_stalled(
+    emu: Emulator, client: MsgFlashClient
+) -> None:
+    emu.settings.job_start_delay = 3600.0  # queued, and never started
+    ids = emu.seed_contacts(150)
+    submitted = await client.contacts.bulk_delete(ids, poll_interval=FAST).submit()
+    assert submitted.job_id is not None
+    handle = client.bulk_jobs.handle(submitted.job_id, poll_interval=FAST, stall_timeout=0.3)
+    with anyio.fail_after(30), pytest.raises(JobStalledError) as info:  # a bug polls for ever
+        await handle
+    assert info.value.job.id == submitted.job_id
+    assert info.value.job.status is BulkJobStatus.PENDING
+    with pytest.raises(ValidationError):
+        client.bulk_jobs.handle(submitted.job_id, stall_timeout=0)
+    await handle.cancel()

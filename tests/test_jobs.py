@@ -13,11 +13,14 @@ from msgflash_async._exceptions import (
     ConnectError,
     ConnectionLostError,
     JobCancelledError,
+    JobError,
     JobFailedError,
+    JobStalledError,
     MsgFlashError,
     ServerError,
+    ValidationError,
 )
-from msgflash_async._jobs import BulkOperation, JobHandle, JobRunner, split
+from msgflash_async._jobs import BulkOperation, JobHandle, JobRunner, StallWatch, split
 from msgflash_async.models.jobs import BulkJob, BulkJobStatus
 
 pytestmark = pytest.mark.anyio
@@ -36,6 +39,7 @@ class FakeJobs:
         self.sent: list[Sequence[str]] = []
         self.poll_count = 0
         self.cancelled: list[str] = []
+        self.frozen = False  # True: a job that never moves on
 
     async def send(self, chunk: Sequence[str]) -> int | BulkJob:
         # Chunks go one after the other: nothing may still be running.
@@ -52,7 +56,7 @@ class FakeJobs:
     async def poll(self, job_id: str) -> BulkJob:
         self.poll_count += 1
         job = self.jobs[job_id]
-        if job.is_terminal:
+        if job.is_terminal or self.frozen:
             return job
         step = job.processed_count + -(-job.requested_count // self.polls)
         processed = min(job.requested_count, step)
@@ -373,3 +377,93 @@ async def test_cancelling_the_waiter_mid_chunk_still_gives_up() -> None:
     with pytest.raises(MsgFlashError, match="may have reached the server"):
         await handle.wait(timeout=5)
     assert send.started == 2  # never sent again
+
+
+# -- jobs that never finish -----------------------------------------------------------
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_stall_watch_counts_only_new_highs_new_statuses_and_new_jobs() -> None:
+    clock = ManualClock()
+    watch = StallWatch(10.0, clock=clock)
+    assert watch.observe("j1", "pending", (0, 0))  # the first reading starts the clock
+    clock.now = 9.0
+    assert not watch.observe("j1", "pending", (0, 0)) and watch.stalled() is None
+    assert watch.observe("j1", "processing", (0, 0))  # a new status is progress
+    assert watch.observe("j1", "processing", (50, 50))
+    clock.now = 15.0
+    # Backwards, then up again but never above the high-water mark: no progress.
+    for processed in (10, 20, 30, 40, 50):
+        assert not watch.observe("j1", "processing", (processed, processed))
+    assert not watch.observe("j1", "pending", (50, 50))  # a status seen before
+    clock.now = 19.0
+    assert watch.stalled() == 10.0
+    watch.restart()
+    assert watch.stalled() is None
+    assert watch.observe("j2", "pending", (0, 0))  # the next job of a split operation
+    clock.now = 100.0
+    assert StallWatch(None, clock=clock).stalled() is None
+    with pytest.raises(ValueError, match="stall window"):
+        StallWatch(0)
+
+
+async def test_a_job_that_never_finishes_raises_stalled_with_the_job() -> None:
+    fake = FakeJobs(polls=2)
+    handle = await fake.operation(1_000).submit()
+    handle.stall_timeout = 0.2
+    fake.frozen = True
+    with anyio.fail_after(30), pytest.raises(JobStalledError) as info:  # a bug polls for ever
+        await handle
+    stalled = info.value
+    assert isinstance(stalled, JobError) and stalled.stalled_for >= 0.2
+    assert stalled.job is not None and stalled.job.id == "job0"
+    assert "job0 made no progress" in str(stalled) and not handle.done
+    polls = fake.poll_count
+    # The handle stays usable: once the job moves on, awaiting again ends it.
+    fake.frozen = False
+    assert await handle == 1_000 and fake.poll_count > polls
+
+
+async def test_progress_going_backwards_is_shown_but_is_not_progress() -> None:
+    readings = iter([40, 50, 10, 20, 30, 40, 50] + [45, 50] * 10_000)
+
+    async def poll(job_id: str) -> BulkJob:
+        processed = next(readings)
+        return BulkJob(
+            id=job_id,
+            status=BulkJobStatus.PROCESSING,
+            requested_count=100,
+            processed_count=processed,
+            progress=processed,
+        )
+
+    async def never(job_id: str) -> BulkJob:
+        raise AssertionError("not cancelled")
+
+    runner: JobRunner[int] = JobRunner(
+        poll=poll, cancel=never, finish=lambda j: 0, merge=sum, interval=INTERVAL, stall_timeout=0.2
+    )
+    handle = JobHandle(runner, job_ids=["j"])
+    seen = []
+    with anyio.fail_after(30), pytest.raises(JobStalledError) as info:
+        async for snapshot in handle.progress():
+            seen.append(snapshot.processed)
+    assert seen[:5] == [0, 40, 50, 10, 20]  # passed through as the server said it
+    assert info.value.job.processed_count in (45, 50)
+
+
+async def test_stall_timeout_none_turns_the_check_off_and_bad_values_are_refused() -> None:
+    handle = await FakeJobs().operation(300).submit()
+    handle.stall_timeout = None
+    assert handle.stall_timeout is None
+    for bad in (0, -1.0):
+        with pytest.raises(ValidationError, match="stall_timeout"):
+            handle.stall_timeout = bad
+    assert await handle == 300

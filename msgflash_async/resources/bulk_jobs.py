@@ -14,7 +14,14 @@ import attrs
 
 from .._converter import structure
 from .._exceptions import ValidationError
-from .._jobs import DEFAULT_POLL_INTERVAL, BulkOperation, JobHandle, JobRunner, split
+from .._jobs import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_STALL_TIMEOUT,
+    BulkOperation,
+    JobHandle,
+    JobRunner,
+    split,
+)
 from .._pagination import AsyncPaginator
 from .._session import Response
 from .._validation import MAX_IDS_PER_CALL, check_ids, check_limit, resolve_resume
@@ -152,19 +159,26 @@ class BulkJobs(Resource):
         return structure(_job_data(response.data), BulkJob)
 
     def handle(
-        self, job_id: str, *more_job_ids: str, poll_interval: float = DEFAULT_POLL_INTERVAL
+        self,
+        job_id: str,
+        *more_job_ids: str,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> JobHandle[BulkResult]:
         """A handle on jobs submitted earlier, e.g. by another process.
 
         ``await client.bulk_jobs.handle(job_id)`` waits for the job and
         returns the typed result for its operation. Pass every id of a split
         operation (``handle.job_ids``, stored once all were submitted) to get
-        its merged result back.
+        its merged result back. A job without progress for ``stall_timeout``
+        seconds raises :class:`JobStalledError` (see :class:`JobHandle`).
         """
         ids = (job_id, *more_job_ids)
         for each in ids:
             api_path("contacts", "bulk-jobs", each)  # refuses an unusable id now
-        return JobHandle(self._runner(_finish, _merge, poll_interval), job_ids=ids)
+        handle = JobHandle(self._runner(_finish, _merge, poll_interval), job_ids=ids)
+        handle.stall_timeout = stall_timeout
+        return handle
 
     def _runner(
         self, finish: Callable[[BulkJob], R], merge: Callable[[Sequence[R]], R], interval: float
