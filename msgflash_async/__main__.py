@@ -1,4 +1,4 @@
-"""``python -m msgflash_async demo`` / ``python -m msgflash_async emulator --port 8080``."""
+"""``python -m msgflash_async ...``: the same program as the ``msgflash`` command."""
 
 from .cli import main
 

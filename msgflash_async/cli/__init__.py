@@ -1,37 +1,36 @@
-"""The command line: ``demo`` and ``emulator``. Nothing in the package imports this."""
+"""The ``msgflash`` command line (the ``cli`` extra: click and rich).
+
+``msgflash ...`` and ``python -m msgflash_async ...`` are the same program.
+Nothing in the package imports this, so ``import msgflash_async`` never pays
+for click or rich; :func:`main` imports them when the command runs.
+"""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
+import sys
 from collections.abc import Sequence
 
 __all__ = ["main"]
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m msgflash_async")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="walk a realistic flow against the embedded emulator")
-    emulator = commands.add_parser("emulator", help="serve the MsgFlash emulator over HTTP")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8080)
-    emulator.add_argument(
-        "--rate-limit", type=int, default=10, help="requests per second per key (0: off)"
-    )
-    return parser
+MISSING = "the msgflash command needs the cli extra: pip install 'msgflash-async[cli]'"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "demo":
-        from .demo import run_demo
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        from ._app import run
+    except ImportError as error:
+        if args[:1] == ["demo"]:
+            return _bare_demo()  # the README's first command works without the extra
+        print(f"error: {MISSING} ({error.name} is missing)", file=sys.stderr)
+        return 2
+    return run(args)
 
-        asyncio.run(run_demo())
-        return 0
-    from ..testing import run_emulator
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_emulator(args.host, args.port, rate_limit=args.rate_limit or None))
+def _bare_demo() -> int:
+    import asyncio
+
+    from .demo import run_demo
+
+    asyncio.run(run_demo())
     return 0

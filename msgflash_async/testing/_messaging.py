@@ -16,7 +16,7 @@ from ._http import ApiFailure, iso_now
 from ._state import EmulatorState, Workspace
 from ._templates import TEMPLATE_TYPES, check_template_body
 
-__all__ = ["INSTANCE_STATUSES", "MessagingMixin"]
+__all__ = ["INSTANCE_STATUSES", "MessagingMixin", "sent_message"]
 
 INSTANCE_STATUSES = ("disconnected", "connecting", "connected")
 
@@ -107,7 +107,7 @@ class MessagingMixin:
         ``status`` (now), ``scheduledAt`` and ``request`` (the JSON body as sent).
         Built on each access: read it once per assertion block.
         """
-        return [_sent(message) for message in self.state.outbound]
+        return [sent_message(message) for message in self.state.outbound]
 
     @property
     def sent_count(self) -> int:
@@ -156,7 +156,7 @@ class MessagingMixin:
         return self.state.lifecycle.receive(workspace, instance, sender, text).id
 
 
-def _sent(message: MessageRecord) -> dict[str, Any]:
+def sent_message(message: MessageRecord) -> dict[str, Any]:
     return {
         "id": message.id,
         "to": message.to,

@@ -23,6 +23,7 @@ from msgflash_async._json import dumps
 
 from ._faults import Fault
 from ._http import JSON_CONTENT_TYPE, ApiFailure, new_id
+from ._inspect import INSPECT_PREFIX
 from ._state import EmulatorState, RequestRecord
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ def build_middlewares(state: EmulatorState) -> list[Middleware]:
 def _front_door(state: EmulatorState) -> Middleware:
     @web.middleware
     async def front_door(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(INSPECT_PREFIX):
+            return await handler(request)  # the inspection routes are not API traffic
         record = await _record(state, request)
         if state.faults.latency > 0:
             await state.sleep(state.faults.latency)
@@ -83,6 +86,8 @@ async def _record(state: EmulatorState, request: web.Request) -> RequestRecord |
             body = await request.read()
     now = time.monotonic()
     record = RequestRecord(request.method, request.path, request.query_string, body, now)
+    resource = request.match_info.route.resource
+    record.route = resource.canonical if resource is not None else None
     state.requests.append(record)
     return record
 
@@ -199,6 +204,8 @@ def _auth(state: EmulatorState) -> Middleware:
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Authorization: Bearer is deliberately ignored: the public API only reads x-api-key.
+        if request.path.startswith(INSPECT_PREFIX):
+            return await handler(request)
         headers = request.headers
         state.workspace_for_key(headers.get("x-api-key"), headers.get("X-Team-Id"))
         return await handler(request)
@@ -209,6 +216,8 @@ def _auth(state: EmulatorState) -> Middleware:
 def _limits(state: EmulatorState) -> Middleware:
     @web.middleware
     async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(INSPECT_PREFIX):
+            return await handler(request)
         state.admit(request.headers["x-api-key"])
         return await handler(request)
 

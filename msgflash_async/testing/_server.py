@@ -20,6 +20,7 @@ from . import (
     _billing,
     _contacts,
     _groups,
+    _inspect,
     _instances,
     _jobs,
     _lookups,
@@ -39,6 +40,7 @@ __all__ = ["ROUTE_MODULES", "Emulator", "RouteInstaller", "build_app", "run_emul
 RouteInstaller = Callable[[web.Application, EmulatorState], None]
 
 ROUTE_MODULES: tuple[RouteInstaller, ...] = (
+    _inspect.add_routes,  # /_emulator/...: outside /api/v1, for audits from another process
     _jobs.add_routes,
     _webhooks.add_routes,
     _lookups.add_routes,
@@ -133,7 +135,12 @@ class Emulator(MessagingMixin):
         await runner.setup()
         self._runner = runner
         site = web.TCPSite(runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            # A port in use: close what setup opened (the webhook worker's session).
+            await self.stop()
+            raise
         self._port = runner.addresses[0][1]
         # One task advances every message lifecycle, so webhook events flow unpolled.
         self._lifecycle_task = asyncio.get_running_loop().create_task(self.state.lifecycle.run())
@@ -235,6 +242,14 @@ class Emulator(MessagingMixin):
 
     def clear_requests(self) -> None:
         self.state.requests.clear()
+
+    def requests_per_route(self) -> dict[str, int]:
+        """``{"GET /api/v1/contacts/{id}": 3, ...}``: recorded requests by route template."""
+        return _inspect.requests_per_route(self.state)
+
+    def audit(self) -> dict[str, Any]:
+        """The summary ``GET /_emulator/audit`` serves: totals, routes, duplicates, 429s."""
+        return _inspect.audit(self.state)
 
     def max_requests_in_any_window(self, window: float = 1.0, api_key: str | None = None) -> int:
         """Most requests the limiter accepted inside any ``window``-second span."""

@@ -66,7 +66,7 @@ class EmulatorSettings:
 class RequestRecord:
     """One request as the server saw it. ``status`` is None when no full reply was sent."""
 
-    __slots__ = ("body", "fault", "method", "path", "query", "status", "time")
+    __slots__ = ("body", "fault", "method", "path", "query", "route", "status", "time")
 
     def __init__(self, method: str, path: str, query: str, body: bytes, at: float) -> None:
         self.method = method
@@ -74,6 +74,7 @@ class RequestRecord:
         self.query = query
         self.body = body
         self.time = at
+        self.route: str | None = None  # the route template, "/api/v1/contacts/{id}"
         self.status: int | None = None
         self.fault: str | None = None
 
