@@ -9,7 +9,7 @@ from types import TracebackType
 
 import aiohttp
 
-from ._config import ClientConfig, RetryPolicy, Timeouts
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, ClientConfig, RetryPolicy, Timeouts
 from ._exceptions import ConfigurationError
 from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
 from ._secret import Secret
@@ -52,6 +52,12 @@ class MsgFlashClient:
     :class:`ConfigurationError` here, saying what to pass. A ``base_url``
     ending in ``/api/v1`` is accepted and the prefix dropped (every path
     carries it).
+
+    ``max_response_bytes`` (32 MiB) caps every answer's body, counted as it
+    arrives (after decompression): a larger one raises
+    :class:`ResponseTooLargeError` as soon as the cap is passed, so an
+    endless or runaway body cannot fill memory. The per-attempt ``timeout``
+    bounds a slow one.
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class MsgFlashClient:
         pool_size: int = 64,
         verify_ssl: bool = True,
         session: aiohttp.ClientSession | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.config = ClientConfig.build(
             api_key,
@@ -78,6 +85,7 @@ class MsgFlashClient:
             retry=retry or RetryPolicy(max_retries=max_retries),
             pool_size=pool_size,
             verify_ssl=verify_ssl,
+            max_response_bytes=max_response_bytes,
         )
         if not verify_ssl:
             logger.warning("TLS certificate verification is disabled for %s", self.base_url)

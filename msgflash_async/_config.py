@@ -16,9 +16,17 @@ import attrs
 from ._exceptions import ConfigurationError, RateLimitError
 from ._secret import Secret
 
-__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "RetryPolicy", "Timeouts"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "ClientConfig",
+    "RetryPolicy",
+    "Timeouts",
+]
 
 DEFAULT_BASE_URL = "https://srv.msgflash.com"
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""Answers larger than this (after decompression) raise ``ResponseTooLargeError``."""
 _PERSONAL_KEY = re.compile(r"msgf_live_[0-9a-f]{64}")
 _TEAM_PREFIX = "msgf_team_"
 # A base URL the user copied with the API prefix on it would be sent as
@@ -151,6 +159,13 @@ class ClientConfig:
     # its documented rate even with slow answers, not so many that a burst
     # opens hundreds of sockets.
     pool_size: int = attrs.field(default=64, validator=_at_least("pool_size", 1, "pool_size=64"))
+    # The largest documented answer (a page of 100 contacts with their meta,
+    # a 10,000-id bulk result) is well under 1 MiB: 32 MiB leaves room for
+    # any legitimate page and still stops an endless or runaway body early.
+    max_response_bytes: int = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        validator=_at_least("max_response_bytes", 1, "max_response_bytes=32 * 1024 * 1024"),
+    )
     verify_ssl: bool = True
 
     @classmethod

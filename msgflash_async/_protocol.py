@@ -23,6 +23,7 @@ from ._exceptions import (
     DecodeError,
     MsgFlashError,
     RateLimitError,
+    ResponseTooLargeError,
     TransportError,
     ValidationError,
     error_class_for,
@@ -248,8 +249,8 @@ def should_retry(error: MsgFlashError, *, idempotent: bool) -> bool:
     that never left or that the server refused (rate limit) is safe for every
     method; one that may have been processed is retried only when idempotent.
     """
-    if isinstance(error, DeadlineExceededError):
-        return False
+    if isinstance(error, (DeadlineExceededError, ResponseTooLargeError)):
+        return False  # the same call would get the same body
     if isinstance(error.__cause__, ssl.CertificateError):
         return False  # a certificate that does not verify will not a moment later
     if not _transient(error):

@@ -26,6 +26,7 @@ from ._exceptions import (
     MsgFlashError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     TransportError,
     ValidationError,
 )
@@ -113,6 +114,7 @@ class Session:
         self._http = http
         self._owns_http = http is None
         self._state = _State.UNOPENED
+        self._max_body = config.max_response_bytes
         # Errors name the path as sent, base URL path included ("/proxy/api/v1/...").
         self._base_path = urlsplit(config.base_url).path
         self._headers = build_headers(
@@ -278,7 +280,7 @@ class Session:
                 # strips only Authorization), and replay a POST there.
                 allow_redirects=False,
             ) as answer:
-                raw = await answer.read()
+                raw = await _read_body(answer, self._max_body, method, path)
                 status = answer.status
                 reply_headers = answer.headers
         # asyncio.TimeoutError is not the builtin one before Python 3.11.
@@ -318,6 +320,42 @@ async def _pause(delay: float, guard: SendGuard | None) -> None:
         return
     with guard.queue():
         await asyncio.sleep(delay)
+
+
+async def _read_body(answer: aiohttp.ClientResponse, limit: int, method: str, path: str) -> bytes:
+    """The body, read incrementally and refused as soon as it passes ``limit`` bytes.
+
+    A hostile or broken server can send an endless chunked body, or a huge
+    one: ``read()`` would buffer all of it until the per-attempt timeout
+    (hundreds of MB). The time bound stays the per-attempt timeout.
+    """
+    length = answer.content_length
+    if length is not None and length > limit:
+        raise _too_large(answer, limit, method, path)
+    if length is not None and "Content-Encoding" not in answer.headers:
+        # aiohttp reads no more than Content-Length: already bounded, and the
+        # cheapest read (the hot path of every ordinary answer).
+        return await answer.read()
+    body = bytearray()
+    # Chunked or compressed (a small gzip can inflate to gigabytes): count
+    # what arrives, after decompression.
+    async for chunk in answer.content.iter_chunked(65536):
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(answer, limit, method, path)
+    return bytes(body)
+
+
+def _too_large(
+    answer: aiohttp.ClientResponse, limit: int, method: str, path: str
+) -> ResponseTooLargeError:
+    answer.close()  # drop the connection: the rest of the body is never read
+    return ResponseTooLargeError(
+        f"HTTP {answer.status} answer larger than max_response_bytes={limit:,}; not read further",
+        method=method,
+        path=path,
+        limit=limit,
+    )
 
 
 def _send_marks() -> aiohttp.TraceConfig:

@@ -169,6 +169,7 @@ async def test_api_errors_name_the_path_actually_requested() -> None:
         ({"rate_limit": float("nan")}, "rate_limit=nan", "positive number"),
         ({"rate_limit": "10"}, "rate_limit='10'", "requests per second"),
         ({"retry": "fast"}, "retry='fast'", "RetryPolicy"),
+        ({"max_response_bytes": 0}, "max_response_bytes=0", "integer >= 1"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_with_what_to_pass(

@@ -473,3 +473,82 @@ async def test_redirects_are_not_followed_so_the_key_stays_home(
                 await client.contacts.create(name="Ada", phone=PHONE)
             assert_pool_idle(client)
     assert elsewhere == [], "a request (and its x-api-key) followed the redirect"
+
+
+# -- bodies too large or too slow ----------------------------------------------------
+
+CAP = 256 * 1024
+
+
+async def test_endless_body_is_cut_at_the_cap_and_not_retried(
+    msgflash_emulator: Emulator,
+) -> None:
+    emu = msgflash_emulator
+    emu.faults.add(Fault.stream(), method="GET", path=CONTACTS)  # chunked, never ends
+    async with _client(emu, max_response_bytes=CAP) as client:
+        with anyio.fail_after(20), pytest.raises(exc.ResponseTooLargeError) as info:
+            await client.contacts.list()
+        assert info.value.limit == CAP and info.value.request_sent
+        assert info.value.path == CONTACTS and f"max_response_bytes={CAP:,}" in str(info.value)
+        assert hits(emu, "GET", CONTACTS) == 1  # the same call would get the same body
+        await assert_usable(client, emu)
+
+
+@pytest.mark.parametrize("encoding", ["length", "chunked", "gzip"])
+async def test_a_body_over_the_cap_raises_however_it_is_sent(encoding: str) -> None:
+    import gzip
+
+    big = b'{"data": {"contacts": [], "pad": "' + b" " * (4 * CAP) + b'"}}'
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if encoding == "length":
+            return web.Response(body=big, content_type="application/json")
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        if encoding == "gzip":  # a few KB on the wire, 1 MiB once inflated
+            response.headers["Content-Encoding"] = "gzip"
+            response.content_length = len(packed := gzip.compress(big))
+            await response.prepare(request)
+            await response.write(packed)
+            return response
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(big), 65536):
+            await response.write(big[start : start + 65536])
+        return response
+
+    async with serve_handler(handler) as url:
+        client = MsgFlashClient(
+            "msgf_live_" + "0" * 64, base_url=url, rate_limit=None, max_response_bytes=CAP
+        )
+        async with client:
+            with pytest.raises(exc.ResponseTooLargeError):
+                await client.contacts.list()
+            with pytest.raises(exc.ResponseTooLargeError) as info:
+                await client.contacts.create(name="Ada", phone=PHONE)
+            assert info.value.request_sent  # a POST answered too large: outcome unknown
+        roomy = MsgFlashClient("msgf_live_" + "0" * 64, base_url=url, rate_limit=None)
+        async with roomy:  # the default cap (32 MiB) reads it
+            assert (await roomy.contacts.list()).items == []
+
+
+async def test_bodies_under_the_cap_read_as_before(msgflash_emulator: Emulator) -> None:
+    emu = msgflash_emulator
+    emu.seed_contacts(100)
+    async with _client(emu, max_response_bytes=64 * 1024) as client:
+        assert len((await client.contacts.list(limit=100)).items) == 100
+        emu.faults.add(Fault.stream(64 * 1024), method="GET", path=CONTACTS)
+        with pytest.raises(exc.DecodeError):  # exactly the cap: read, then not JSON
+            await client.contacts.list()
+        assert_pool_idle(client)
+
+
+async def test_slow_drip_body_is_bounded_by_the_per_attempt_timeout(
+    msgflash_emulator: Emulator,
+) -> None:
+    emu = msgflash_emulator
+    emu.faults.add(Fault.stream(chunk=1, every=0.05), method="GET", path=CONTACTS, times=None)
+    async with _client(emu, timeout=0.5, retry=RetryPolicy(max_retries=0)) as client:
+        with anyio.fail_after(20), pytest.raises(exc.RequestTimeoutError):
+            await client.contacts.list()
+        assert hits(emu, "GET", CONTACTS) == 1
+        await assert_usable(client, emu)
