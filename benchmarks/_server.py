@@ -4,10 +4,11 @@
 prints one JSON line (base_url, api_key, instance_id, a few contact ids),
 then answers commands read from stdin, one JSON line each:
 
-    stats            rate_limited, accepted count, first/last accept time,
+    stats            rate_limited, accepted count, first/last accept time, most
+                     arrivals (429s included, with --record) in any 1 s window,
                      max requests in any 1 s window, sent_count
     latency SECONDS  change the injected latency
-    reset            forget the accepted-request log and the 429 count
+    reset            forget the accepted-request log, the request record and the 429 count
     faults RATE SEED inject random faults into RATE of all requests (seeded:
                      a failing soak replays exactly): the emulator's defaults
                      (500, HTML 502, 503, 429, drop before the handler) plus
@@ -107,11 +108,22 @@ def _stats(emu: Emulator) -> dict[str, Any]:
         # After the first second's burst: the rate a long run settles at.
         "steady_rate": (len(times) - 10) / (times[-1] - times[9]) if len(times) > 20 else None,
         "sent_count": emu.sent_count,
+        # With --record: the most requests (429s included) arriving in any 1 s.
+        "max_arrivals_in_1s": _max_in_window(sorted(r.time for r in emu.requests), 1.0),
         # With --record: when each 429 arrived, in seconds after the first accepted request.
         "rate_limited_at": [
             round(r.time - times[0], 4) for r in emu.requests if r.status == 429 and times
         ],
     }
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    best = start = 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 def _command(emu: Emulator, line: str) -> dict[str, Any]:
@@ -125,6 +137,7 @@ def _command(emu: Emulator, line: str) -> dict[str, Any]:
         return {"latency": emu.faults.latency}
     if words[0] == "reset":
         emu.state.accepted.clear()
+        emu.state.requests.clear()
         emu.state.rate_limited = 0
         return {"reset": True}
     if words[0] in _SOAK_COMMANDS:
