@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from msgflash_async import (
+    FeatureNotAvailableError,
     MsgFlashClient,
     NotFoundError,
     PaymentStatus,
-    PlanLimitError,
     TeamKeyNotAllowedError,
     ValidationError,
 )
@@ -137,12 +137,15 @@ async def test_instance_health_is_an_open_model(emu: Emulator, client: MsgFlashC
 
 async def test_webhooks_off_the_plan_are_refused(emu: Emulator, client: MsgFlashClient) -> None:
     emu.settings.features.discard("webhooks")
-    with pytest.raises(PlanLimitError) as info:
+    with pytest.raises(FeatureNotAvailableError) as info:
         await client.webhooks.create("https://example.com/hook", ["message.sent"])
     assert info.value.code == "WEBHOOKS_NOT_AVAILABLE_ON_PLAN"
-    with pytest.raises(PlanLimitError):
+    assert info.value.feature == "webhooks" and info.value.status == 403
+    with pytest.raises(FeatureNotAvailableError):
         await client.webhooks.list()
     assert (await client.billing.usage()).features.webhooks is False
+    emu.settings.features.add("webhooks")
+    assert (await client.webhooks.list()).items == []
 
 
 async def test_bad_payment_arguments_are_refused(client: MsgFlashClient) -> None:
