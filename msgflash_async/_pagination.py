@@ -188,6 +188,8 @@ class AsyncPaginator(Generic[T]):
     ) -> None:
         if max_items is not None and max_items < 0:
             raise ValidationError("must be >= 0", field="max_items")
+        if max_empty_pages < 0:
+            raise ValidationError("must be >= 0", field="max_empty_pages")
         self._fetch = fetch
         self.endpoint = endpoint
         """What errors call this list, e.g. ``GET /api/v1/contacts``."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from msgflash_async import (
     JobCancelledError,
     JobFailedError,
+    JobStalledError,
     LookupStatus,
     MsgFlashClient,
     NotFoundError,
@@ -237,3 +239,22 @@ async def test_bad_arguments_are_refused_before_any_request(client: MsgFlashClie
         lookups.create("inst", ["+33610000000"], poll_interval=0)
     with pytest.raises(ValidationError):
         lookups.handle("")
+
+
+async def test_a_lookup_the_server_never_finishes_raises_stalled(
+    emu: Emulator, client: MsgFlashClient
+) -> None:
+    emu.settings.job_start_delay = 3600.0  # queued, and never started
+    handle = await client.number_lookups.create(
+        emu.instance_id, numbers(120), poll_interval=FAST
+    ).submit()
+    assert handle.lookup_id is not None and handle.stall_timeout == 600.0
+    handle.stall_timeout = 0.3
+    with anyio.fail_after(30), pytest.raises(JobStalledError) as info:  # a bug polls for ever
+        await handle
+    assert info.value.job.id == handle.lookup_id  # the lookup itself, not a stand-in
+    assert info.value.job.status is LookupStatus.PENDING
+    rebuilt = client.number_lookups.handle(handle.lookup_id, poll_interval=FAST, stall_timeout=0.3)
+    with anyio.fail_after(30), pytest.raises(JobStalledError):
+        await rebuilt
+    await handle.cancel()

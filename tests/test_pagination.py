@@ -421,6 +421,8 @@ async def test_the_empty_page_allowance_is_configurable_and_resets_on_items() ->
 
     paginator = AsyncPaginator(fetch, max_empty_pages=2)
     assert [i.n async for i in paginator] == [2, 5, 8, 11]
+    with pytest.raises(ValidationError, match="max_empty_pages"):
+        AsyncPaginator(fetch, max_empty_pages=-1)
     strict = AsyncPaginator(fetch)
     strict.max_empty_pages = 1
     with pytest.raises(PaginationError, match="2 empty pages in a row"):

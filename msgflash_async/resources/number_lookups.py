@@ -28,7 +28,14 @@ from .._exceptions import (
     JobStalledError,
     ValidationError,
 )
-from .._jobs import DEFAULT_POLL_INTERVAL, BulkOperation, JobHandle, JobRunner, split
+from .._jobs import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_STALL_TIMEOUT,
+    BulkOperation,
+    JobHandle,
+    JobRunner,
+    split,
+)
 from .._pagination import AsyncPaginator, Page
 from .._validation import check_limit
 from ..models.jobs import BulkJob, BulkJobOperation, BulkJobStatus, BulkProgress
@@ -140,7 +147,11 @@ class NumberLookups(Resource):
         return LookupOperation(BulkOperation(send, chunks, runner))
 
     def handle(
-        self, lookup_id: str, *more_lookup_ids: str, poll_interval: float = DEFAULT_POLL_INTERVAL
+        self,
+        lookup_id: str,
+        *more_lookup_ids: str,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> LookupHandle:
         """A handle on lookups created earlier (e.g. by another process), by id.
 
@@ -149,7 +160,9 @@ class NumberLookups(Resource):
         ids = (lookup_id, *more_lookup_ids)
         for each in ids:
             api_path("number-lookups", each)  # refuses an unusable id now
-        return LookupHandle(JobHandle(self._runner(poll_interval), job_ids=ids))
+        handle = LookupHandle(JobHandle(self._runner(poll_interval), job_ids=ids))
+        handle.stall_timeout = stall_timeout
+        return handle
 
     async def get(self, lookup_id: str) -> NumberLookup:
         """A lookup with its result lists once it is done."""
@@ -287,11 +300,22 @@ class LookupHandle:
     lookup is final; a lookup that ``failed`` raises :class:`JobFailedError`,
     one ``cancelled`` raises :class:`JobCancelledError`, their ``.job`` the
     last :class:`NumberLookup`. After ``timeout`` seconds the built-in
-    ``TimeoutError`` is raised and the handle stays usable.
+    ``TimeoutError`` is raised and the handle stays usable. A lookup without
+    progress for ``stall_timeout`` seconds (600; None: never) raises
+    :class:`JobStalledError` instead of polling for ever (see :class:`JobHandle`).
     """
 
     def __init__(self, handle: JobHandle[LookupResult]) -> None:
         self._handle = handle
+
+    @property
+    def stall_timeout(self) -> float | None:
+        """Seconds without progress before :class:`JobStalledError`; None: never."""
+        return self._handle.stall_timeout
+
+    @stall_timeout.setter
+    def stall_timeout(self, seconds: float | None) -> None:
+        self._handle.stall_timeout = seconds
 
     def __repr__(self) -> str:
         return f"<LookupHandle lookup_ids={list(self.lookup_ids)} status={self.status.value}>"
