@@ -58,6 +58,7 @@ from ._batch_pipeline import Pipeline, _take
 from ._exceptions import ValidationError
 from ._journal import BatchJournal
 from ._journal_file import FileJournal
+from ._repr import tolerant_repr
 from ._withdraw import Guarded
 
 __all__ = [
@@ -115,6 +116,7 @@ class BatchSender(Generic[M, R]):
         self.progress_interval = progress_interval
         self.key = key
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"BatchSender(concurrency={self.concurrency}, journal={self.journal!r})"
 
@@ -154,6 +156,7 @@ class BatchStream(Generic[M, R]):
         self._entered = self._ended = self._fatal_raised = False
         self._started = self._finished = 0.0
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"<BatchStream done={self._run.tally.done} stop={self._run.stop}>"
 

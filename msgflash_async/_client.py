@@ -9,7 +9,7 @@ from types import TracebackType
 
 import aiohttp
 
-from ._config import DEFAULT_MAX_RESPONSE_BYTES, ClientConfig, RetryPolicy, Timeouts
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, ClientConfig, RetryPolicy, Timeouts, masked
 from ._exceptions import ConfigurationError
 from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
 from ._secret import Secret
@@ -77,6 +77,8 @@ class MsgFlashClient:
         session: aiohttp.ClientSession | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        # Masked first: a ConfigurationError's traceback shows this frame's locals.
+        api_key, team_id = masked(api_key), masked(team_id)
         self.config = ClientConfig.build(
             api_key,
             base_url=base_url,
@@ -93,8 +95,13 @@ class MsgFlashClient:
         self._session = Session(self.config, self.rate_limiter, session)
 
     def __repr__(self) -> str:
-        state = "closed" if self._session.closed else "open"
-        return f"<MsgFlashClient base_url={self.base_url!r} {state}>"
+        # Safe on a half-built client too: a constructor that raised still
+        # has ``self`` among the locals a traceback may print.
+        session: Session | None = getattr(self, "_session", None)
+        config: ClientConfig | None = getattr(self, "config", None)
+        state = "unfinished" if session is None else "closed" if session.closed else "open"
+        url = "?" if config is None else repr(config.base_url)
+        return f"<MsgFlashClient base_url={url} {state}>"
 
     @property
     def base_url(self) -> str:

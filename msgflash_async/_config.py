@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._exceptions import ConfigurationError, RateLimitError
-from ._secret import Secret
+from ._secret import Secret, SecretText
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -22,6 +22,7 @@ __all__ = [
     "ClientConfig",
     "RetryPolicy",
     "Timeouts",
+    "masked",
 ]
 
 DEFAULT_BASE_URL = "https://srv.msgflash.com"
@@ -179,18 +180,37 @@ class ClientConfig:
         **options: object,
     ) -> ClientConfig:
         """Validate arguments, falling back to ``MSGFLASH_*`` environment variables."""
-        env = os.environ if environ is None else environ
-        key = _reveal(api_key) or env.get("MSGFLASH_API_KEY", "")
-        team = _reveal(team_id) or env.get("MSGFLASH_TEAM_ID") or None
-        url = _normalise_base_url(base_url or env.get("MSGFLASH_BASE_URL") or DEFAULT_BASE_URL)
+        key, team, url = _settings(api_key, team_id, base_url, environ)
+        # This frame shows in the traceback of a ConfigurationError: printed
+        # with its locals, a plain key or the environment mapping would show.
+        del api_key, team_id, environ
         _check_key(key, team)
         _check_base_url(url)
         return cls(
-            api_key=Secret(key),
+            api_key=Secret(str(key)),
             base_url=url,
-            team_id=Secret(team) if team else None,
+            team_id=Secret(str(team)) if team else None,
             **options,  # type: ignore[arg-type]
         )
+
+
+def _settings(
+    api_key: str | Secret | None,
+    team_id: str | Secret | None,
+    base_url: str | None,
+    environ: Mapping[str, str] | None,
+) -> tuple[SecretText, SecretText | None, str]:
+    """The key and team id (masked in any repr) and the base URL, from arguments or env."""
+    env = os.environ if environ is None else environ
+    key = SecretText(_reveal(api_key) or env.get("MSGFLASH_API_KEY", ""))
+    team = _reveal(team_id) or env.get("MSGFLASH_TEAM_ID") or None
+    url = _normalise_base_url(base_url or env.get("MSGFLASH_BASE_URL") or DEFAULT_BASE_URL)
+    return key, None if team is None else SecretText(team), url
+
+
+def masked(value: str | Secret | None) -> Secret | None:
+    """A credential argument as a :class:`Secret`, so a frame holding it never shows it."""
+    return Secret(value) if isinstance(value, str) else value
 
 
 def _reveal(value: str | Secret | None) -> str:

@@ -235,10 +235,11 @@ class APIError(MsgFlashError):
         return f"{self.status}{code}: {self.message} ({self.method} {self.path})"
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(status={self.status}, code={self.code!r}, "
-            f"message={self.message!r}, method={self.method!r}, path={self.path!r})"
-        )
+        # getattr: safe on an error whose __init__ did not finish (a traceback
+        # printed with locals may show one).
+        fields = ("status", "code", "message", "method", "path")
+        shown = ", ".join(f"{name}={getattr(self, name, None)!r}" for name in fields)
+        return f"{type(self).__name__}({shown})"
 
 
 class BadRequestError(APIError):

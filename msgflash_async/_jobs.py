@@ -33,6 +33,7 @@ from ._exceptions import (
     MsgFlashError,
     ValidationError,
 )
+from ._repr import tolerant_repr
 from ._stall import DEFAULT_STALL_TIMEOUT, StallWatch
 from .models.jobs import BulkJob, BulkJobStatus, BulkProgress
 
@@ -140,6 +141,7 @@ class JobHandle(Generic[R_co]):
         self._error: MsgFlashError | None = None  # how the operation ended badly
         self._stall = StallWatch(runner.stall_timeout)
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"<JobHandle job_ids={list(self.job_ids)} status={self.status.value}>"
 

@@ -33,6 +33,7 @@ import anyio
 
 from ._exceptions import ValidationError
 from ._journal import ATTEMPTED, BatchJournal, JournalEntry
+from ._repr import tolerant_repr
 
 __all__ = ["FileJournal"]
 
@@ -78,6 +79,7 @@ class FileJournal(BatchJournal):
         self._failed: OSError | None = None
         self.commits = 0
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"FileJournal({self.path!r}, earlier={len(self._entries)})"
 

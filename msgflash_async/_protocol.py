@@ -28,7 +28,7 @@ from ._exceptions import (
     ValidationError,
     error_class_for,
 )
-from ._secret import Secret
+from ._secret import MASK, Secret, SecretText
 from ._version import __version__
 
 __all__ = [
@@ -51,6 +51,11 @@ API_PREFIX: Final = "/api/v1"
 _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
 _SNIPPET = 200
+# A JSON string field whose name says it holds a secret (value maybe cut short).
+_SECRET_FIELD: Final = re.compile(
+    r'("[\w-]*(?:secret|token|password|api[_-]?key)[\w-]*"\s*:\s*)"[^"]*"?', re.IGNORECASE
+)
+_SECRET_SHAPE: Final = re.compile(r"\b(?:msgf_(?:live|team)_|whsec_)[\w-]+")
 # RFC 3986 unreserved characters: a segment of only these needs no quoting.
 _UNRESERVED: Final = re.compile(r"[A-Za-z0-9._~-]+")
 
@@ -81,13 +86,13 @@ def build_headers(api_key: Secret, team_id: Secret | None, agent: str) -> Reques
     """Headers sent on every call: ``x-api-key`` (never Authorization), team id, JSON."""
     headers = RequestHeaders(
         {
-            "x-api-key": api_key.reveal(),
+            "x-api-key": SecretText(api_key.reveal()),
             "Accept": "application/json",
             "User-Agent": agent,
         }
     )
     if team_id is not None:
-        headers["X-Team-Id"] = team_id.reveal()
+        headers["X-Team-Id"] = SecretText(team_id.reveal())
     return headers
 
 
@@ -218,7 +223,14 @@ def _message_text(message: Any) -> str | None:
 
 
 def _snippet(body: bytes) -> str:
+    """The start of a body for an error message, secret-looking values masked.
+
+    A reply that fails to decode may still carry a secret (the one-time
+    signing secret of a webhook-create reply): the message must not.
+    """
     text = body[:_SNIPPET].decode("utf-8", "replace")
+    text = _SECRET_FIELD.sub(lambda m: m.group(1) + f'"{MASK}"', text)
+    text = _SECRET_SHAPE.sub(MASK, text)
     return " ".join(text.split())
 
 

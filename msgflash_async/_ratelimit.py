@@ -32,6 +32,8 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from ._repr import tolerant_repr
+
 __all__ = [
     "AdaptiveMargin",
     "Mark",
@@ -134,6 +136,7 @@ class SlidingWindowLimiter:
         self._sent: deque[list[float]] = deque(maxlen=self._slots)
         self._lock = asyncio.Lock()
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"SlidingWindowLimiter(slots={self._slots}, window={self._window:.3f}s)"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hmac
 from typing import Final
 
-__all__ = ["Secret"]
+__all__ = ["MASK", "Secret", "SecretText"]
 
-_MASK: Final = "**********"
+MASK: Final = "**********"
 
 
 class Secret:
@@ -23,10 +23,10 @@ class Secret:
         return self._value
 
     def __repr__(self) -> str:
-        return f"Secret('{_MASK}')"
+        return f"Secret('{MASK}')"
 
     def __str__(self) -> str:
-        return _MASK
+        return MASK
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
@@ -42,3 +42,22 @@ class Secret:
     def __reduce__(self) -> tuple[object, ...]:
         # Pickling would write the secret in clear to disk or to another process.
         raise TypeError("Secret values cannot be pickled")
+
+
+class SecretText(str):
+    """The revealed secret as a ``str`` whose ``repr`` is masked: for header values.
+
+    aiohttp copies request headers into its own mappings, held as locals of
+    its coroutine frames while a request is in flight; a timeout or a
+    cancellation raised there carries those frames, and a traceback printed
+    with locals shows each value's ``repr``. The value itself, what ``str()``
+    and the wire see, is the secret.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"'{MASK}'"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("secret values cannot be pickled")

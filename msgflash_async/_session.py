@@ -23,6 +23,7 @@ from ._exceptions import (
     ConnectError,
     ConnectionLostError,
     DeadlineExceededError,
+    DecodeError,
     MsgFlashError,
     RateLimitError,
     RequestTimeoutError,
@@ -134,7 +135,11 @@ class Session:
         )
 
     def __repr__(self) -> str:
-        return f"Session(base_url={self._config.base_url!r}, state={self._state.value})"
+        # getattr: a traceback may print a session whose __init__ raised.
+        config: ClientConfig | None = getattr(self, "_config", None)
+        state: _State | None = getattr(self, "_state", None)
+        url = "?" if config is None else repr(config.base_url)
+        return f"Session(base_url={url}, state={'?' if state is None else state.value})"
 
     @property
     def closed(self) -> bool:
@@ -266,7 +271,8 @@ class Session:
         url = self._config.base_url + call.path
         loop = asyncio.get_running_loop()
         started = loop.time()
-        status: int | str = "error"
+        status = 0  # no answer yet: logged as "error"
+        failure: TransportError | None = None
         try:
             async with http.request(
                 method,
@@ -285,7 +291,7 @@ class Session:
                 reply_headers = answer.headers
         # asyncio.TimeoutError is not the builtin one before Python 3.11.
         except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError) as exc:
-            raise _transport_error(exc, method, path) from _drop_frames(exc)
+            failure = _transport_error(exc, method, path)
         finally:
             self._gate.release()
             if logger.isEnabledFor(logging.DEBUG):
@@ -293,11 +299,21 @@ class Session:
                     "%s %s -> %s (attempt %d, %.1f ms)",
                     method,
                     path,
-                    status,
+                    status or "error",
                     attempt,
                     (loop.time() - started) * 1000,
                 )
-        data = decipher(status, reply_headers, raw, method=method, path=path)
+        if failure is not None:
+            # Raised outside the except block, so no implicit __context__
+            # brings back the aiohttp exception that _transport_error left out.
+            raise failure
+        try:
+            data = decipher(status, reply_headers, raw, method=method, path=path)
+        except DecodeError as error:
+            # A body that does not decode may still carry a secret (a
+            # webhook-create reply): no frame of this error keeps it.
+            del raw
+            raise error.with_traceback(None) from None
         return Response(status, data)
 
     async def _take_turn(self, guard: SendGuard | None) -> Mark | None:
@@ -374,7 +390,22 @@ def _send_marks() -> aiohttp.TraceConfig:
 
 
 def _transport_error(exc: BaseException, method: str, path: str) -> TransportError:
-    """Translate an aiohttp/OS failure at the one seam; timeouts before client errors."""
+    """Translate an aiohttp/OS failure at the one seam, ``exc`` chained as the cause.
+
+    Never chained: an aiohttp exception carrying ``request_info`` (a
+    malformed answer, a bad status line), whose repr shows the request
+    headers; its message goes into ours instead.
+    """
+    error = _translated(exc, method, path)
+    if getattr(exc, "request_info", None) is None:
+        error.__cause__ = _drop_frames(exc)
+    else:
+        error.__suppress_context__ = True
+    return error
+
+
+def _translated(exc: BaseException, method: str, path: str) -> TransportError:
+    """The TransportError for an aiohttp/OS failure; timeouts before client errors."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return ConnectError("timed out connecting", method=method, path=path)
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
@@ -385,6 +416,9 @@ def _transport_error(exc: BaseException, method: str, path: str) -> TransportErr
         return ConnectionLostError("the answer was cut short", method=method, path=path)
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, OSError)):
         return ConnectionLostError("connection lost", method=method, path=path)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        reason = f"{type(exc).__name__}: {exc.message}"[:200]
+        return TransportError(f"malformed HTTP answer ({reason})", method=method, path=path)
     return TransportError(f"HTTP failure: {type(exc).__name__}", method=method, path=path)
 
 

@@ -26,6 +26,8 @@ from typing import Generic, TypeVar
 import anyio
 import attrs
 
+from ._repr import tolerant_repr
+
 __all__ = ["Guarded", "SendWindow", "Withdrawn"]
 
 M = TypeVar("M")
@@ -75,6 +77,7 @@ class SendWindow:
         self._in_doubt = 0
         self._scope: anyio.CancelScope | None = None
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return (
             f"SendWindow(queued={self.queued}, in_doubt={self._in_doubt}, "

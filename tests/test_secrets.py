@@ -11,7 +11,14 @@ chained aiohttp exceptions included.
 
 from __future__ import annotations
 
+import asyncio
+import enum
+import importlib
+import inspect
+import io
 import logging
+import pkgutil
+import re
 import socket
 import sys
 import traceback
@@ -19,14 +26,20 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
+from anyio import fail_after as anyio_fail_after
+from rich.console import Console
+from rich.traceback import Traceback
 
+import msgflash_async
 from msgflash_async import _exceptions as exc
 from msgflash_async._client import MsgFlashClient
 from msgflash_async._config import RetryPolicy
+from msgflash_async._secret import Secret
 from msgflash_async._session import Response
 from msgflash_async.testing import Emulator, Fault
-from msgflash_async.webhooks import WebhookReceiver
+from msgflash_async.webhooks import WebhookReceiver, sign, verify_and_parse, verify_signature
 
 if TYPE_CHECKING:
     from conftest import SecretWatch
@@ -49,10 +62,32 @@ def assert_hidden(text: str, emu: Emulator) -> None:
         assert secret not in text
 
 
+def with_locals(error: BaseException) -> str:
+    """``error``'s traceback printed with every frame's locals, by the stdlib and by rich.
+
+    Rich wraps long lines inside its panel, so its output is also given with
+    the layout (whitespace, box drawing) taken out: a secret cut in two
+    across lines is whole again there.
+    """
+    plain = traceback.TracebackException.from_exception(error, capture_locals=True)
+    out = io.StringIO()
+    Console(file=out, width=300, color_system=None).print(
+        Traceback.from_exception(
+            type(error),
+            error,
+            error.__traceback__,
+            show_locals=True,
+            locals_max_length=10_000,
+            locals_max_string=10_000,
+        )
+    )
+    fancy = out.getvalue()
+    return "\n".join(["".join(plain.format()), fancy, re.sub(r"[\s\u2500-\u257f]", "", fancy)])
+
+
 def everything_about(error: BaseException) -> str:
     """What a user or an error tracker may print of an exception."""
-    formatted = traceback.TracebackException.from_exception(error, capture_locals=True)
-    return "\n".join([str(error), repr(error), repr(error.args), "".join(formatted.format())])
+    return "\n".join([str(error), repr(error), repr(error.args), with_locals(error)])
 
 
 async def failure(call: Callable[[], Awaitable[Any]]) -> BaseException:
@@ -185,6 +220,231 @@ async def test_the_key_still_goes_on_the_wire(
     headers = team_client._session._headers
     assert headers["x-api-key"] == msgflash_emulator.team_key
     assert dict(headers)["X-Team-Id"] == msgflash_emulator.team_id
+
+
+# -- every error path, formatted with locals --------------------------------
+#
+# A timeout or a cancellation raised while a request is inside aiohttp keeps
+# aiohttp's frames, whose locals hold the request headers: their values are
+# masked (SecretText), so those frames print nothing secret. Errors the SDK
+# raises itself never chain an aiohttp exception carrying ``request_info``,
+# a webhook-create reply loses its secret before it is decoded, and every
+# entry point that takes a credential masks it before anything can raise.
+
+
+async def raised(call: Callable[[], Awaitable[Any]]) -> BaseException:
+    """Whatever ``call`` raises, cancellation included, caught one frame away from the test."""
+    try:
+        await call()
+    except BaseException as error:  # the test inspects it, never swallows its own cancel
+        return error
+    raise AssertionError("the call did not fail")
+
+
+@pytest.fixture
+async def slow_team_client(msgflash_emulator: Emulator) -> AsyncIterator[MsgFlashClient]:
+    """A team client whose own timeouts never fire first: the caller's do."""
+    async with MsgFlashClient(
+        msgflash_emulator.team_key,
+        team_id=msgflash_emulator.team_id,
+        base_url=msgflash_emulator.base_url,
+        rate_limit=None,
+        max_retries=0,
+        timeout=30,
+    ) as client:
+        yield client
+
+
+async def _in_flight(emu: Emulator, path: str) -> None:
+    """Wait until the emulator has received a request for ``path`` (it is held there)."""
+    with anyio_fail_after(5):
+        while not any(r.path == path for r in emu.requests):  # noqa: ASYNC110 (a plain list)
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("how", ["asyncio.timeout", "task.cancel"])
+async def test_a_timeout_or_cancellation_inside_aiohttp_never_shows_secrets(
+    slow_team_client: MsgFlashClient, msgflash_emulator: Emulator, how: str
+) -> None:
+    client = slow_team_client
+    contact = await client.contacts.create(name="Ada", phone="+33612345678")
+    path = f"/api/v1/contacts/{contact.id}"
+    msgflash_emulator.faults.add(Fault.delay(30.0), method="GET", times=None)
+
+    async def under_timeout() -> None:
+        async with asyncio.timeout(0.3):
+            await client.contacts.get(contact.id)
+
+    async def cancelled() -> None:
+        task = asyncio.create_task(client.contacts.get(contact.id))
+        await _in_flight(msgflash_emulator, path)
+        task.cancel()
+        await task
+
+    error = await raised(under_timeout if how == "asyncio.timeout" else cancelled)
+    assert isinstance(error, TimeoutError if how == "asyncio.timeout" else asyncio.CancelledError)
+    text = everything_about(error)
+    assert "aiohttp" in text  # the frames of the request in flight are there, locals and all
+    assert_hidden(text, msgflash_emulator)
+
+
+async def test_a_job_wait_timing_out_mid_poll_never_shows_secrets(
+    slow_team_client: MsgFlashClient, msgflash_emulator: Emulator
+) -> None:
+    msgflash_emulator.settings.job_rate = 1.0  # the job outlives the test
+    ids = msgflash_emulator.seed_contacts(100, team=True)  # 100 ids: a bulk job
+    handle = await slow_team_client.contacts.bulk_delete(ids, poll_interval=0.01).submit()
+    assert handle.job_id is not None
+    msgflash_emulator.faults.add(Fault.delay(30.0), method="GET", times=None)  # every poll held
+    error = await raised(lambda: handle.wait(timeout=0.3))
+    assert isinstance(error, TimeoutError)
+    text = everything_about(error)
+    assert "aiohttp" in text
+    assert_hidden(text, msgflash_emulator)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n{}",
+        b"HTTP/1.1 2OO OK\r\n\r\n",
+        b"NOT HTTP AT ALL\r\n\r\n",
+    ],
+    ids=["bad-length", "bad-status", "garbage"],
+)
+async def test_a_malformed_http_answer_never_chains_the_request_headers(reply: bytes) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with MsgFlashClient(
+            WRONG_KEY, base_url=f"http://127.0.0.1:{port}", rate_limit=None, max_retries=0
+        ) as client:
+            error = await failure(lambda: client.contacts.list())
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert isinstance(error, exc.TransportError)
+    chain = [error.__cause__, error.__context__]
+    assert all(link is None or not hasattr(link, "request_info") for link in chain)
+    text = everything_about(error)
+    assert WRONG_KEY not in text
+    assert "RequestInfo" not in text  # the aiohttp exception is in neither message nor chain
+
+
+WHSEC = "whsec_" + "k" * 32
+WEBHOOK_REPLIES = {
+    # JSON whose fields do not fit: the converter's DecodeError.
+    "misfit": Fault.body({"data": {"id": "wh_1", "secret": WHSEC, "events": "message.sent"}}),
+    "bad-secret": Fault.body({"data": {"id": "wh_1", "secret": {"value": WHSEC}}}),
+    # Cut short: not JSON at all, the protocol's DecodeError quotes the start.
+    "not-json": Fault.error(200, body=b'{"data": {"id": "wh_1", "secret": "' + WHSEC.encode()),
+}
+
+
+@pytest.mark.parametrize("reply", list(WEBHOOK_REPLIES))
+async def test_a_webhook_create_reply_that_does_not_decode_never_shows_its_secret(
+    msgflash_emulator: Emulator, local_secret_watch: SecretWatch, reply: str
+) -> None:
+    local_secret_watch.register(WHSEC, "webhook secret")
+    msgflash_emulator.faults.add(WEBHOOK_REPLIES[reply], method="POST", path="/api/v1/webhooks")
+    async with MsgFlashClient(
+        msgflash_emulator.api_key, base_url=msgflash_emulator.base_url, rate_limit=None
+    ) as client:
+        error = await failure(
+            lambda: client.webhooks.create("https://example.com/h", ["message.sent"])
+        )
+    assert isinstance(error, exc.DecodeError)
+    text = everything_about(error)
+    assert WHSEC not in text and WHSEC[:16] not in text
+    assert_hidden(text, msgflash_emulator)
+    assert local_secret_watch.take_leaks() == []
+
+
+def _configuration_error(build: Callable[[], object]) -> exc.ConfigurationError:
+    try:
+        build()
+    except exc.ConfigurationError as error:
+        return error
+    raise AssertionError("no ConfigurationError")
+
+
+@pytest.mark.parametrize("where", ["argument", "environment", "team id"])
+async def test_a_configuration_error_never_shows_the_key(
+    msgflash_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A key pasted with its trailing newline: refused, and shown nowhere."""
+    url = msgflash_emulator.base_url
+    # Held masked here: the lambdas' closures are locals of a frame the error shows.
+    key, team = Secret(msgflash_emulator.team_key), Secret(msgflash_emulator.team_id)
+    if where == "argument":
+        error = _configuration_error(
+            lambda: MsgFlashClient(key.reveal() + "\n", team_id=team.reveal(), base_url=url)
+        )
+    elif where == "environment":
+        monkeypatch.setenv("MSGFLASH_API_KEY", key.reveal() + "\n")
+        monkeypatch.setenv("MSGFLASH_TEAM_ID", team.reveal())
+        error = _configuration_error(lambda: MsgFlashClient(base_url=url))
+    else:
+        error = _configuration_error(
+            lambda: MsgFlashClient(key.reveal(), team_id=f" {team.reveal()}", base_url=url)
+        )
+    text = everything_about(error)  # formatting it does not crash on the half-built client
+    assert "MsgFlashClient" in text and "self = <MsgFlashClient" in text
+    assert_hidden(text, msgflash_emulator)
+
+
+def test_a_webhook_verification_error_never_shows_the_secret(
+    local_secret_watch: SecretWatch,
+) -> None:
+    body = b'{"event": "message.sent"}'
+    headers = {"X-MsgFlash-Signature": sign(body, "whsec_" + "o" * 32)}
+
+    def check(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except (exc.WebhookVerificationError, ValueError) as error:
+            assert WHSEC not in everything_about(error)
+            return
+        raise AssertionError("no error")
+
+    local_secret_watch.register(WHSEC, "webhook secret")
+    check(lambda: verify_signature(body, headers, WHSEC))
+    check(lambda: verify_and_parse(body, headers, [WHSEC, "whsec_" + "p" * 32]))
+    check(lambda: WebhookReceiver(WHSEC, None, handler_timeout=-1))
+    check(lambda: WebhookReceiver([WHSEC, ""], None))
+    assert local_secret_watch.take_leaks() == []
+
+
+def _own_classes_with_repr() -> list[type]:
+    found: dict[str, type] = {}
+    for info in pkgutil.walk_packages(msgflash_async.__path__, "msgflash_async."):
+        if info.name.endswith(("__main__", ".fastapi")) or ".cli" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            # attrs writes the reprs of its classes: those read every field.
+            # Enum members are all built with their class.
+            handwritten = "__repr__" in vars(cls) and not attrs.has(cls)
+            handwritten = handwritten and not issubclass(cls, enum.Enum)
+            if cls.__module__ == module.__name__ and handwritten:
+                found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [found[name] for name in sorted(found)]
+
+
+@pytest.mark.parametrize("cls", _own_classes_with_repr(), ids=lambda c: c.__qualname__)
+def test_every_repr_works_on_a_half_built_object(cls: type) -> None:
+    """A constructor that raised leaves ``self`` in its frame: printing it must not fail."""
+    try:
+        bare = object.__new__(cls)
+    except TypeError:
+        bare = cls.__new__(cls)  # str subclasses and the like
+    assert isinstance(repr(bare), str)
 
 
 # -- the suite-wide watch (tests/conftest.py) catches what it must ------------

@@ -37,6 +37,7 @@ from .._jobs import (
     split,
 )
 from .._pagination import AsyncPaginator, Page
+from .._repr import tolerant_repr
 from .._validation import check_limit
 from ..models.jobs import BulkJob, BulkJobOperation, BulkJobStatus, BulkProgress
 from ..models.lookups import (
@@ -317,6 +318,7 @@ class LookupHandle:
     def stall_timeout(self, seconds: float | None) -> None:
         self._handle.stall_timeout = seconds
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"<LookupHandle lookup_ids={list(self.lookup_ids)} status={self.status.value}>"
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
+import attrs
+
 from .._converter import items_of, structure
-from .._exceptions import ValidationError
+from .._exceptions import DecodeError, ValidationError
 from .._pagination import AsyncPaginator, Page
+from .._secret import Secret
 from ..models.webhooks import WebhookEndpoint, WebhookEventType
 from ._base import Resource, api_path, unwrap
 
@@ -80,6 +83,27 @@ def check_webhook_events(events: Iterable[str | WebhookEventType]) -> list[str]:
     return names
 
 
+def _take_secret(data: Any) -> Secret | None:
+    """Move the one-time signing secret out of the reply into a :class:`Secret`.
+
+    Done before anything else reads the reply: the dict is a local of the
+    frames a ``DecodeError`` raised while structuring it carries, and a
+    traceback printed with locals must not show the secret.
+    """
+    if not isinstance(data, dict) or "secret" not in data:
+        return None
+    value = data.pop("secret")
+    if value is None or isinstance(value, str):
+        return None if value is None else Secret(value)
+    kind = type(value).__name__
+    del value  # whatever it holds, the error below shows this frame
+    raise DecodeError(
+        f"response does not fit WebhookEndpoint: secret: expected a string, got a {kind}",
+        model="WebhookEndpoint",
+        field="secret",
+    )
+
+
 class Webhooks(Resource):
     """Create, list and delete webhook endpoints."""
 
@@ -107,7 +131,10 @@ class Webhooks(Resource):
         """
         body = {"url": check_webhook_url(url), "events": check_webhook_events(events)}
         response = await self._call("POST", api_path("webhooks"), json=body)
-        return structure(unwrap(response.data, "webhook"), WebhookEndpoint)
+        data = unwrap(response.data, "webhook")
+        secret = _take_secret(data)
+        endpoint = structure(data, WebhookEndpoint)
+        return endpoint if secret is None else attrs.evolve(endpoint, secret=secret)
 
     async def delete(self, webhook_id: str) -> None:
         """Remove an endpoint (``NotFoundError`` if it does not exist)."""

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from msgflash_async._json import loads
 
+from .._repr import tolerant_repr
 from ._bulk import BulkJob, JobFailure, JobPlan
 from ._catalog import InstanceRecord, MessageLog, MessageRecord, TemplateRecord
 from ._events import EventBus
@@ -88,6 +89,7 @@ class RequestRecord:
         """The body decoded as JSON (None when empty)."""
         return loads(self.body) if self.body else None
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"<RequestRecord {self.method} {self.path}?{self.query} -> {self.status}>"
 

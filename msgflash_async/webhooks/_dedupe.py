@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from .._repr import tolerant_repr
 from ..models.webhooks import InstanceEvent, MessageEvent, WebhookEvent
 
 __all__ = ["DedupeStore", "MemoryDedupeStore", "dedupe_key"]
@@ -82,6 +83,7 @@ class MemoryDedupeStore:
     def __len__(self) -> int:
         return len(self._expiry)
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(entries={len(self)}, "

@@ -23,7 +23,7 @@ from ..models.webhooks import (
     WebhookEventType,
 )
 from ._errors import WebhookPayloadError
-from ._signature import SecretsLike, verify_signature
+from ._signature import SecretsLike, mask_secrets, verify_signature
 
 __all__ = ["event_from_dict", "parse_event", "verify_and_parse"]
 
@@ -76,5 +76,6 @@ def verify_and_parse(body: bytes, headers: Mapping[str, str], secrets: SecretsLi
     Raises a ``WebhookVerificationError`` (answer 401) or a
     :class:`WebhookPayloadError` (the body is signed but is not an event).
     """
+    secrets = mask_secrets(secrets)  # first: the errors raised here show this frame
     verify_signature(body, headers, secrets)
     return parse_event(body)

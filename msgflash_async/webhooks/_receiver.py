@@ -35,11 +35,13 @@ from anyio.streams.memory import MemoryObjectSendStream
 from attrs import frozen
 
 from .._exceptions import WebhookVerificationError
+from .._repr import tolerant_repr
+from .._secret import Secret
 from ..models.webhooks import WebhookEvent
 from ._dedupe import DedupeStore, MemoryDedupeStore, dedupe_key
 from ._errors import WebhookPayloadError
 from ._parse import verify_and_parse
-from ._signature import SecretsLike, get_header, normalize_secrets
+from ._signature import SecretsLike, get_header, mask_secrets, normalize_secrets
 from ._tracker import AsyncStatusTracker, StatusTracker
 
 __all__ = ["EventHandler", "EventSink", "WebhookReceiver", "WebhookResponse"]
@@ -117,6 +119,7 @@ class WebhookReceiver:
         handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
         max_body: int | None = DEFAULT_MAX_BODY,
     ) -> None:
+        secrets = mask_secrets(secrets)  # first: the errors below show this frame
         if handler_timeout is not None and handler_timeout <= 0:
             raise ValueError("handler_timeout must be positive (or None for no limit)")
         if max_body is not None and max_body < 0:
@@ -128,6 +131,7 @@ class WebhookReceiver:
         self._handler_timeout = handler_timeout
         self._max_body = max_body
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(secrets=<{len(self._secrets)} hidden>, "
@@ -233,6 +237,7 @@ def receiver_for(
     max_body: int | None,
 ) -> WebhookReceiver:
     """The receiver an adapter factory was given, or a new one from its arguments."""
+    secrets = masked_secrets(secrets)  # a refused option shows this frame
     if isinstance(secrets, WebhookReceiver):
         return secrets
     return WebhookReceiver(
@@ -243,6 +248,13 @@ def receiver_for(
         handler_timeout=handler_timeout,
         max_body=max_body,
     )
+
+
+def masked_secrets(
+    secrets: SecretsLike | WebhookReceiver,
+) -> tuple[Secret, ...] | WebhookReceiver:
+    """``secrets`` as :class:`Secret` values (a receiver as it is); see ``mask_secrets``."""
+    return secrets if isinstance(secrets, WebhookReceiver) else mask_secrets(secrets)
 
 
 def _content_length(headers: Mapping[str, str]) -> int | None:

@@ -23,6 +23,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "SecretsLike",
     "get_header",
+    "mask_secrets",
     "normalize_secrets",
     "sign",
     "verify_signature",
@@ -38,16 +39,26 @@ _DIGEST_LENGTH: Final = hashlib.sha256().digest_size * 2
 SecretsLike: TypeAlias = str | Secret | Sequence[str | Secret]
 
 
+def mask_secrets(secrets: SecretsLike) -> tuple[Secret, ...]:
+    """One or several secrets as a tuple of :class:`Secret`, unchecked.
+
+    Every entry point taking secrets rebinds its argument with this first,
+    before anything can raise: an error carries the frames it passed
+    through, and a traceback printed with locals would show a plain string.
+    """
+    items: Sequence[str | Secret] = [secrets] if isinstance(secrets, (str, Secret)) else secrets
+    return tuple(s if isinstance(s, Secret) else Secret(s) for s in items)
+
+
 def normalize_secrets(secrets: SecretsLike) -> tuple[Secret, ...]:
     """One or several secrets as a tuple of :class:`Secret`; empty ones are refused."""
-    items: Sequence[str | Secret] = [secrets] if isinstance(secrets, (str, Secret)) else secrets
-    result = tuple(s if isinstance(s, Secret) else Secret(s) for s in items)
-    if not result:
+    secrets = mask_secrets(secrets)
+    if not secrets:
         raise ConfigurationError("at least one webhook secret is required")
-    if not all(result):
+    if not all(secrets):
         # An empty key usually means an unset environment variable.
         raise ConfigurationError("webhook secrets must not be empty")
-    return result
+    return secrets
 
 
 def _digest(body: bytes, secret: Secret) -> str:
@@ -91,6 +102,7 @@ def verify_signature(body: bytes, headers: Mapping[str, str], secrets: SecretsLi
 
     ``body`` must be the raw bytes as received: re-encoded JSON would not match.
     """
+    secrets = mask_secrets(secrets)  # first: the errors raised below show this frame
     keys = normalize_secrets(secrets)
     received = _parse_header(get_header(headers, SIGNATURE_HEADER))
     # Every secret is tried, so the time taken does not tell which one matched.

@@ -14,6 +14,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import anyio
 
+from .._repr import tolerant_repr
 from ..models.webhooks import MessageEvent, MessageStatus, WebhookEvent, WebhookEventType
 
 __all__ = [
@@ -99,6 +100,7 @@ class StatusTracker:
         self._statuses: OrderedDict[str, MessageStatus] = OrderedDict()
         self._waiters: dict[str, list[anyio.Event]] = {}
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}(messages={len(self._statuses)})"
 

@@ -20,6 +20,7 @@ from ._receiver import (
     EventSink,
     WebhookReceiver,
     _Default,
+    masked_secrets,
     receiver_for,
 )
 from ._signature import SecretsLike
@@ -45,6 +46,7 @@ def aiohttp_webhook_handler(
     The body is streamed, so the receiver's ``max_body`` applies, not the
     application's ``client_max_size``.
     """
+    secrets = masked_secrets(secrets)  # a refused option shows this frame
     receiver = receiver_for(
         secrets,
         on_event,

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any, Literal, TypeAlias
 
+from .._repr import tolerant_repr
 from ._dedupe import DedupeStore
 from ._receiver import (
     DEFAULT_HANDLER_TIMEOUT,
@@ -22,6 +23,7 @@ from ._receiver import (
     EventSink,
     WebhookReceiver,
     _Default,
+    masked_secrets,
     receiver_for,
 )
 from ._signature import SecretsLike
@@ -70,6 +72,7 @@ class WebhookASGIApp:
     def __init__(self, receiver: WebhookReceiver) -> None:
         self.receiver = receiver
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.receiver!r})"
 
@@ -106,6 +109,7 @@ def asgi_webhook_app(
 
     A ready :class:`WebhookReceiver` may be passed instead of ``secrets``.
     """
+    secrets = masked_secrets(secrets)  # a refused option shows this frame
     return WebhookASGIApp(
         receiver_for(
             secrets,

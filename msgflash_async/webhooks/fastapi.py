@@ -20,6 +20,7 @@ from ._receiver import (
     EventSink,
     WebhookReceiver,
     _Default,
+    masked_secrets,
     receiver_for,
 )
 from ._signature import SecretsLike
@@ -45,6 +46,7 @@ def webhook_router(
     ``router_options`` go to ``APIRouter`` (``prefix``, ``tags``, ...). The
     body is read as a stream and reading stops past ``max_body``.
     """
+    secrets = masked_secrets(secrets)  # a refused option shows this frame
     receiver = receiver_for(
         secrets,
         on_event,
