@@ -22,6 +22,7 @@ from typing import Any
 
 from .._exceptions import RateLimiterUnavailableError
 from .._ratelimit import AdaptiveMargin, Mark, SlidingWindowLimiter
+from .._repr import tolerant_repr
 from .._secret import Secret
 from . import _scripts
 from ._connect import connection_errors, from_url, key_space, require_redis
@@ -116,6 +117,7 @@ class RedisRateLimiter:
         limiter._owns_redis = True
         return limiter
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"RedisRateLimiter(slots={self._slots}, window={self._window:.3f}s)"
 
