@@ -30,6 +30,7 @@ import anyio
 
 from .._exceptions import MsgFlashError, ValidationError
 from .._journal import ATTEMPTED, BatchJournal, JournalEntry
+from .._repr import tolerant_repr
 from ._connect import require_redis
 
 __all__ = ["RedisJournal"]
@@ -96,6 +97,7 @@ class RedisJournal(BatchJournal):
         self._pending: dict[int, str] = {}
         self._owned = False
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"RedisJournal({self.name!r}, earlier={len(self._entries)}, owned={self._owned})"
 

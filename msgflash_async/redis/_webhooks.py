@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from .._repr import tolerant_repr
 from ..models.webhooks import MessageStatus, WebhookEvent
 from ..webhooks._tracker import event_status, status_advances, status_reached
 from ._connect import connection_errors, require_redis
@@ -54,6 +55,7 @@ class RedisDedupeStore:
         self._ttl_ms = max(1, round(ttl * 1000))
         self._prefix = f"{prefix}:webhooks:{namespace}:seen:"
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"RedisDedupeStore(prefix={self._prefix!r}, ttl={self._ttl_ms / 1000:g}s)"
 
@@ -94,6 +96,7 @@ class RedisStatusTracker:
         self._waiters: dict[str, list[asyncio.Event]] = {}
         self._listener: asyncio.Task[None] | None = None
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"RedisStatusTracker(channel={self._channel!r}, waiting={len(self._waiters)})"
 
