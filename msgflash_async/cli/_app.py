@@ -10,7 +10,7 @@ code  meaning
 ====  ====================================================================
 0     done
 1     the API or the network failed (the message says which)
-2     bad usage: unknown option, unreadable or malformed input file
+2     bad usage: unknown option, unreadable file, input the SDK refuses
 3     done, but some rows or sends were rejected, failed or are unknown
 4     no key, a bad key, or a feature or permission the plan lacks
 130   interrupted (Ctrl-C); a resumable command can be run again
@@ -36,6 +36,7 @@ from .._exceptions import (
     ConfigurationError,
     MsgFlashError,
     PermissionDeniedError,
+    ValidationError,
 )
 from .._secret import Secret
 from .._version import __version__
@@ -121,6 +122,8 @@ class Cli:
 
 
 def _exit_code(error: MsgFlashError) -> int:
+    if isinstance(error, ValidationError):
+        return EXIT_USAGE  # refused before any request: the input is wrong
     if isinstance(error, (ConfigurationError, AuthenticationError, PermissionDeniedError)):
         return EXIT_AUTH
     return EXIT_API
@@ -171,7 +174,7 @@ def cli(
 ) -> None:
     """msgflash: the MsgFlash WhatsApp API from the command line.
 
-    Exit codes: 0 done; 1 API or network failure; 2 bad usage or input file;
+    Exit codes: 0 done; 1 API or network failure; 2 bad usage or input;
     3 done, but some rows or sends were rejected, failed or unknown; 4 no key,
     bad key, or a feature the plan lacks; 130 interrupted (run it again to
     resume).

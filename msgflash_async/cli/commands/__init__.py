@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import emulator, misc
+from . import batch, contacts, emulator, messages, misc
 
-__all__ = ["emulator", "misc"]
+__all__ = ["batch", "contacts", "emulator", "messages", "misc"]
