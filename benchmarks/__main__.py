@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from . import converter, fleet, overhead, pagination, sending, soak
+from . import converter, fleet, overhead, pagination, sending, soak, telemetry
 from ._common import can_pin, log, pin_client
 
 Benchmark = Callable[[bool], Awaitable[dict[str, Any]]]
@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "send-throughput": sending.run_throughput,
     "send-rss": sending.run_rss,
     "soak": soak.run,
+    "telemetry": telemetry.run,
     "fleet": fleet.run_fleet,
     "rate-jitter": fleet.run_jitter,
 }

@@ -35,6 +35,7 @@ Cancellation stops at once and does not drain; it is always re-raised.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Hashable, Iterable
@@ -94,7 +95,9 @@ class BatchSender(Generic[M, R]):
     ``on_progress`` gets a :class:`BatchProgress` at most every
     ``progress_interval`` seconds and once at the end (keep it quick, it runs
     on the event loop; it must not raise). ``key`` derives a caller key from
-    each message when inputs are not ``(key, message)`` pairs.
+    each message when inputs are not ``(key, message)`` pairs. ``on_report``
+    gets the final :class:`BatchReport` once the batch has ended (telemetry
+    uses it; an error it raises is ignored, so it can never break a batch).
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class BatchSender(Generic[M, R]):
         on_progress: Callable[[BatchProgress], object] | None = None,
         progress_interval: float = 0.1,
         key: Callable[[M], Hashable] | None = None,
+        on_report: Callable[[BatchReport], object] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValidationError("must be at least 1", field="concurrency")
@@ -115,6 +119,7 @@ class BatchSender(Generic[M, R]):
         self.on_progress = on_progress
         self.progress_interval = progress_interval
         self.key = key
+        self.on_report = on_report
 
     @tolerant_repr
     def __repr__(self) -> str:
@@ -201,6 +206,7 @@ class BatchStream(Generic[M, R]):
                 await self._close_journal(run.journal)
             self._finished = time.monotonic()
             self._notify()
+            self._report()
         if exc_type is None and run.fatal is not None and not self._fatal_raised:
             raise run.fatal
 
@@ -272,6 +278,12 @@ class BatchStream(Generic[M, R]):
             total=run.total,
             resume_from=run.read if first is None else min(first, run.read),
         )
+
+    def _report(self) -> None:
+        callback = self._sender.on_report
+        if callback is not None:
+            with contextlib.suppress(Exception):
+                callback(self.report)
 
     def _notify(self) -> None:
         """Hand the progress to the caller's callback; its failure stops the batch."""

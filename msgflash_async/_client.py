@@ -11,6 +11,7 @@ import aiohttp
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, ClientConfig, RetryPolicy, Timeouts, masked
 from ._exceptions import ConfigurationError
+from ._observe import default_observer
 from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
 from ._secret import Secret
 from ._session import Session
@@ -93,6 +94,8 @@ class MsgFlashClient:
             logger.warning("TLS certificate verification is disabled for %s", self.base_url)
         self.rate_limiter = _limiter(rate_limit)
         self._session = Session(self.config, self.rate_limiter, session)
+        # OpenTelemetry only if the application configured it (else no cost).
+        self._session.observer = default_observer()
 
     def __repr__(self) -> str:
         # Safe on a half-built client too: a constructor that raised still

@@ -6,6 +6,7 @@ import asyncio
 import enum
 import logging
 import ssl
+import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from ._exceptions import (
     TransportError,
     ValidationError,
 )
+from ._observe import CallObserver, CallStats, route_of
 from ._protocol import (
     RequestHeaders,
     build_headers,
@@ -89,6 +91,8 @@ class _Call:
     guard: SendGuard | None = None
     #: An attempt got its turn: the request may have left (else it provably did not).
     sent: bool = False
+    #: Filled for the observer (telemetry) only; None when nobody observes.
+    stats: CallStats | None = None
 
 
 class _State(enum.Enum):
@@ -115,6 +119,8 @@ class Session:
         self._http = http
         self._owns_http = http is None
         self._state = _State.UNOPENED
+        #: The telemetry hook (see ``_observe``); None costs one test per call.
+        self.observer: CallObserver | None = None
         self._max_body = config.max_response_bytes
         # Errors name the path as sent, base URL path included ("/proxy/api/v1/...").
         self._base_path = urlsplit(config.base_url).path
@@ -206,6 +212,20 @@ class Session:
             idempotent=is_idempotent(method) if idempotent is None else idempotent,
             guard=guard,
         )
+        if self.observer is not None:
+            return await self._observed(http, call, self.observer)
+        return await self._within_deadline(http, call)
+
+    async def _observed(
+        self, http: aiohttp.ClientSession, call: _Call, observer: CallObserver
+    ) -> Response:
+        """The call inside the observer's block (a current span), with its stats filled."""
+        route, operation = route_of(call.method, call.path)
+        call.stats = CallStats(call.method, route, operation)
+        with observer.call(call.stats):
+            return await self._within_deadline(http, call)
+
+    async def _within_deadline(self, http: aiohttp.ClientSession, call: _Call) -> Response:
         deadline = self._config.timeouts.deadline
         if deadline is None:
             return await self._with_retries(http, call)
@@ -216,8 +236,8 @@ class Session:
             _drop_frames(exc)  # the cancelled attempt's aiohttp frames hold the key
             error = DeadlineExceededError(
                 f"no answer within the {deadline:g}s deadline",
-                method=method,
-                path=self._base_path + path,
+                method=call.method,
+                path=self._base_path + call.path,
             )
             # Still queued for a connection or the rate limiter: nothing left.
             error.request_sent = call.sent
@@ -243,6 +263,8 @@ class Session:
 
     async def _attempt(self, http: aiohttp.ClientSession, call: _Call, attempt: int) -> Response:
         guard = call.guard
+        stats = call.stats
+        queued = time.perf_counter() if stats is not None else 0.0
         if guard is not None and (self._limited or self._gate.locked()):
             with guard.queue():  # the guard may end a wait still queued here
                 mark = await self._take_turn(guard)
@@ -250,6 +272,9 @@ class Session:
             # Nothing to wait for (or no guard to end it): no cancel scope,
             # which costs more than the rest of this method.
             mark = await self._take_turn(guard)
+        if stats is not None:
+            stats.attempts = attempt
+            stats.limiter_wait += time.perf_counter() - queued
         sent_before, call.sent = call.sent, True
         try:
             return await self._exchange(http, call, mark, attempt)
@@ -288,6 +313,9 @@ class Session:
             ) as answer:
                 raw = await _read_body(answer, self._max_body, method, path)
                 status = answer.status
+                if call.stats is not None:
+                    call.stats.status = status
+                    call.stats.rate_limited += status == 429
                 reply_headers = answer.headers
         # asyncio.TimeoutError is not the builtin one before Python 3.11.
         except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError) as exc:

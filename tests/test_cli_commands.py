@@ -69,14 +69,16 @@ def test_version_and_help_with_defaults() -> None:
     assert "Exit codes" in result.output and "MSGFLASH_API_KEY" in result.output
 
 
-def test_no_key_and_a_bad_key_are_one_line_and_exit_4(emu: Emulator) -> None:
-    result = CliRunner().invoke(cli, ["contacts", "export", "x.csv"], env={"MSGFLASH_API_KEY": ""})
+def test_no_key_and_a_bad_key_are_one_line_and_exit_4(emu: Emulator, tmp_path: Path) -> None:
+    target = str(tmp_path / "x.csv")
+    result = CliRunner().invoke(cli, ["contacts", "export", target], env={"MSGFLASH_API_KEY": ""})
     assert result.exit_code == 4 and "No API key" in result.output
     bad = "msgf_live_" + "0" * 64
-    result = run(emu, "contacts", "export", "x.csv", key=bad)
+    result = run(emu, "contacts", "export", target, key=bad)
     assert result.exit_code == 4, result.output
     assert result.output.count("\n") == 1 and "AuthenticationError" in result.output
     assert bad not in result.output
+    assert not (tmp_path / "x.csv").exists()  # nothing written before the first page
 
 
 def test_import_checks_rows_keeps_the_rejected_and_resumes(emu: Emulator, tmp_path: Path) -> None:
@@ -114,7 +116,7 @@ def test_export_streams_every_contact_and_resumes(emu: Emulator, tmp_path: Path)
     ids = set(emu.seed_contacts(250))
     target = tmp_path / "out.csv"
     # Pages 1 and 2 pass (a harmless zero delay), then every GET fails: a stop at 200 rows.
-    emu.faults.add(Fault.delay(0), method="GET", times=2)
+    emu.faults.add(Fault.delay(0), method="GET", times=3)  # the first page is read twice
     emu.faults.add(Fault.error(500), method="GET", times=None)
     first = run(emu, "contacts", "export", str(target))
     assert first.exit_code == 1, first.output

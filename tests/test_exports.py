@@ -20,7 +20,16 @@ def test_public_names_are_not_private_modules() -> None:
     # pytest rewrites installed plugin packages and adds "@py_builtins"-style names.
     exported = {n for n in dir(msgflash_async) if not n.startswith(("_", "@"))}
     # Sub-packages users import explicitly, plus the modules the names above live in.
-    allowed_extra = {"cli", "models", "redis", "resources", "testing", "templating", "webhooks"}
+    allowed_extra = {
+        "cli",
+        "models",
+        "otel",
+        "redis",
+        "resources",
+        "testing",
+        "templating",
+        "webhooks",
+    }
     assert exported - set(msgflash_async.__all__) <= allowed_extra
 
 

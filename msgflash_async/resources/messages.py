@@ -12,6 +12,7 @@ could deliver the message twice. A ``TransportError`` with
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Sized
 from typing import Any
 
@@ -20,7 +21,7 @@ import attrs
 from attrs import frozen
 
 from .._batch import BatchSender, BatchSource, BatchStream, JournalTarget
-from .._batch_outcomes import BatchProgress
+from .._batch_outcomes import BatchProgress, BatchReport
 from .._converter import structure, unstructure
 from .._exceptions import MessageCancelledError, MessageFailedError, ValidationError
 from .._pagination import AsyncPaginator
@@ -122,6 +123,7 @@ class Messages(Resource):
             journal=journal,
             on_progress=on_progress,
             key=key,
+            on_report=_batch_observer(self._session, "messages.send_many"),
         )
         return sender.stream(messages)
 
@@ -278,3 +280,11 @@ def _checked(message: OutgoingMessage, template: Template | None) -> Any:
             template.body, message.variables, has_contact=message.contact_id is not None
         )
     return unstructure(message)
+
+
+def _batch_observer(session: Session, operation: str) -> Callable[[BatchReport], object] | None:
+    """The telemetry observer's batch hook, when the client has an observer."""
+    observer = session.observer
+    if observer is None:
+        return None
+    return functools.partial(observer.batch_finished, operation)

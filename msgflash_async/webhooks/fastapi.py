@@ -10,8 +10,13 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
+try:
+    from fastapi import APIRouter, Request
+    from fastapi.responses import PlainTextResponse, Response
+except ImportError as error:  # pragma: no cover - exercised in a child process
+    raise ImportError(
+        "msgflash_async.webhooks.fastapi needs FastAPI: pip install 'msgflash-async[fastapi]'"
+    ) from error
 
 from ._dedupe import DedupeStore
 from ._receiver import (

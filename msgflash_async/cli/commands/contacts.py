@@ -193,24 +193,35 @@ async def _export(
     async with state.client() as client:
         if saved is None:
             paginator = client.contacts.list(search=search)
-            handle = file.open("w", newline="", encoding="utf-8")
         else:
             paginator = client.contacts.list(resume=saved["token"])
-            handle = file.open("r+", newline="", encoding="utf-8")
-            # Rows written after the last saved place are cut: they come again.
-            handle.truncate(saved["offset"])
-            handle.seek(saved["offset"])
-        with handle, LiveProgress(state.err, "exporting", None, enabled=not state.json) as bar:
+        # The first page comes before the file is touched: a bad key or an
+        # unreachable API leaves an earlier partial export as it was.
+        page = await paginator
+        with (
+            _open_export(file, saved) as handle,
+            LiveProgress(state.err, "exporting", page.total, enabled=not state.json) as bar,
+        ):
             writer = csv.writer(handle)
-            if saved is None:
-                writer.writerow(EXPORT_COLUMNS)
             async for contact in paginator:
                 writer.writerow(contact_row(contact, tag_separator))
                 rows += 1
-                if rows % 100 == 0 or paginator.resume_token is None:
+                if rows % 100 == 0:
                     _save_marker(marker, handle, paginator.resume_token, rows)
                 bar.update(rows)
     return rows
+
+
+def _open_export(file: Path, saved: dict[str, Any] | None) -> Any:
+    if saved is None:
+        handle = file.open("w", newline="", encoding="utf-8")
+        csv.writer(handle).writerow(EXPORT_COLUMNS)
+        return handle
+    handle = file.open("r+", newline="", encoding="utf-8")
+    # Rows written after the last saved place are cut: they come again.
+    handle.truncate(saved["offset"])
+    handle.seek(saved["offset"])
+    return handle
 
 
 def _save_marker(marker: Path, handle: Any, token: str | None, rows: int) -> None:
