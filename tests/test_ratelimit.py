@@ -76,14 +76,14 @@ def test_bad_parameters_refused() -> None:
 
 
 async def test_a_429_widens_the_margin_once_per_window_then_it_relaxes() -> None:
-    adaptive = AdaptiveMargin(step=0.02, ceiling=0.05, relax_after=10.0)
+    adaptive = AdaptiveMargin(step=0.02, ceiling=0.05, relax_step=0.02, relax_after=10.0)
     limiter = SlidingWindowLimiter(rate=10, adaptive=adaptive)
     now = asyncio.get_running_loop().time()
     assert limiter.extra_margin(now) == 0
     await limiter.on_rate_limited()
     await limiter.on_rate_limited()  # the same crowded second counts once
     assert limiter.extra_margin(now) == pytest.approx(0.02)
-    assert limiter.extra_margin(now + 10.5) == 0  # one clean period gives the step back
+    assert limiter.extra_margin(now + 10.5) == 0  # one clean period gives a step back
     assert adaptive.widen(0.04) == pytest.approx(0.05)  # never past the ceiling
     assert adaptive.extra(0.05, at=0.0, now=25.0) == pytest.approx(0.01)
 
@@ -95,7 +95,7 @@ async def test_the_widened_margin_holds_sends_apart() -> None:
     first = loop.time()
     await limiter.acquire()
     await limiter.acquire()
-    assert loop.time() - first >= 0.05 + 0.02
+    assert loop.time() - first >= 0.05 + 0.04
 
 
 async def test_a_fixed_margin_does_not_learn() -> None:

@@ -15,7 +15,12 @@ from typing import Any
 import anyio
 import pytest
 
-from msgflash_async import MsgFlashClient, RateLimiterUnavailableError
+from msgflash_async import (
+    MsgFlashClient,
+    RateLimiter,
+    RateLimiterUnavailableError,
+    RateLimitFeedback,
+)
 from msgflash_async.redis import RedisRateLimiter
 from msgflash_async.redis._limiter import STALE
 from msgflash_async.testing import Emulator
@@ -140,11 +145,12 @@ async def test_the_api_key_is_never_written_to_redis(redis_client: Any) -> None:
 
 async def test_a_429_widens_the_margin_for_every_process(redis_client: Any) -> None:
     first = RedisRateLimiter(redis_client, KEY, rate=10)
+    assert isinstance(first, RateLimiter) and isinstance(first, RateLimitFeedback)
     second = RedisRateLimiter(redis_client, KEY, rate=10)
     assert await second.extra_margin() == 0
     await first.on_rate_limited()
     await second.on_rate_limited()  # the same crowded second: one widening
-    assert await second.extra_margin() == pytest.approx(0.020)
+    assert await second.extra_margin() == pytest.approx(0.040)
     await first.aclose()
     await second.aclose()
 

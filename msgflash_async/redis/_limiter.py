@@ -162,7 +162,7 @@ class RedisRateLimiter:
             _us(self._window),
             token,
             _us(STALE),
-            _us(self._adaptive.step) if self._adaptive else 1,
+            _us(self._adaptive.relax_step) if self._adaptive else 1,
             _us(self._adaptive.relax_after) if self._adaptive else 1,
             self._ttl_ms(),
         ]
@@ -186,11 +186,10 @@ class RedisRateLimiter:
         if not self._degraded:
             self._degraded = True
             logger.warning(
-                "the shared rate limiter in Redis did not answer (%s); holding a local "
-                "limit of %d requests per %.3f s in this process until it does",
+                "the shared rate limiter in Redis did not answer (%s); holding the local "
+                "%r in this process until it does",
                 type(exc).__name__,
-                self._fallback._slots,
-                self._fallback._window,
+                self._fallback,
             )
         self._down_until = asyncio.get_running_loop().time() + RECHECK
         return await self._fallback.acquire()
@@ -226,7 +225,8 @@ class RedisRateLimiter:
             _us(adaptive.relax_after),
             _us(adaptive.ceiling),
             _us(self._window),
-            math.ceil((adaptive.ceiling / adaptive.step + 1) * adaptive.relax_after * 1000),
+            math.ceil((adaptive.ceiling / adaptive.relax_step + 1) * adaptive.relax_after * 1000),
+            _us(adaptive.relax_step),
         ]
         try:
             await self._widen_script(keys=self._keys[3:], args=args)

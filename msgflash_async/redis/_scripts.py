@@ -21,16 +21,16 @@ local function d(x) return string.format('%d', x) end
 """
 
 _EXTRA = """
-local function extra(key, step, relax)
+local function extra(key, relax_step, relax)
   local a = redis.call('HMGET', key, 'extra', 'at')
   if not a[1] then return 0, nil end
   local at = tonumber(a[2])
   local steps = math.floor((now - at) / relax)
-  return math.max(tonumber(a[1]) - steps * step, 0), at
+  return math.max(tonumber(a[1]) - steps * relax_step, 0), at
 end
 """
 
-# ARGV: slots, window_us, token, stale_us, step_us, relax_us, ttl_ms.
+# ARGV: slots, window_us, token, stale_us, relax_step_us, relax_us, ttl_ms.
 # Returns {1, 0} when the slot is taken, else {0, microseconds to wait}
 # (0: a slot is free but waiters ahead of this one come first).
 ACQUIRE = (
@@ -83,13 +83,14 @@ return redis.call('ZREM', KEYS[2], ARGV[1])
 """
 
 # A 429: widen the shared margin, once per window.
-# ARGV: step_us, relax_us, ceiling_us, window_us, ttl_ms. Returns the new extra.
+# ARGV: step_us, relax_us, ceiling_us, window_us, ttl_ms, relax_step_us.
+# Returns the new extra (-1: already widened in this window).
 WIDEN = (
     _NOW
     + _EXTRA
     + """
 local step = tonumber(ARGV[1])
-local current, at = extra(KEYS[1], step, tonumber(ARGV[2]))
+local current, at = extra(KEYS[1], tonumber(ARGV[6]), tonumber(ARGV[2]))
 if at and now - at < tonumber(ARGV[4]) then return -1 end
 local widened = math.min(current + step, tonumber(ARGV[3]))
 redis.call('HSET', KEYS[1], 'extra', d(widened), 'at', d(now))
