@@ -233,3 +233,15 @@ async def test_processes_sharing_a_key_hold_the_limit_together(redis_url: str) -
         assert sum(r["rate_limited"] for r in reports) == 0
         assert emu.rate_limited_count == 0
         assert emu.max_requests_in_any_window(1.0) <= rate
+
+
+async def test_the_shared_margin_relaxes_by_redis_time(redis_client: Any) -> None:
+    limiter = RedisRateLimiter(redis_client, KEY, rate=10)
+    seconds, micros = await redis_client.time()
+    now = seconds * 1_000_000 + micros
+    # Widened to 40 ms a little over two clean minutes ago: two steps given back.
+    await redis_client.hset(limiter._keys[3], mapping={"extra": 40_000, "at": now - 121_000_000})
+    assert await limiter.extra_margin() == pytest.approx(0.020)
+    await limiter.on_rate_limited()  # a 429 now widens from there
+    assert await limiter.extra_margin() == pytest.approx(0.060)
+    await limiter.aclose()
