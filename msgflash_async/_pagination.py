@@ -172,7 +172,8 @@ class AsyncPaginator(Generic[T]):
     A list the server would never end raises :class:`PaginationError`
     naming ``endpoint``: a cursor repeated within one walk, more than
     ``max_empty_pages`` empty pages in a row that promise more, or (with
-    ``max_items=n``) more than ``n + max_empty_pages + 1`` requests.
+    ``max_items=n``) more than ``n + max_empty_pages + 1`` requests (plus
+    the items a resumed scan skips in its first page).
     """
 
     def __init__(

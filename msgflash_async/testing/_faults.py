@@ -1,7 +1,8 @@
 """Fault injection knobs for the emulator.
 
 A :class:`Fault` says *what* goes wrong (an error reply, a dropped
-connection, a slow reply, a truncated body, a 200 of the wrong shape); a rule
+connection, a slow reply, a truncated body, a 200 of the wrong shape, a list
+page that never ends, an endless, oversized or slow-drip body); a rule
 in :class:`Faults` says *when* (method, path prefix, how many times). Rules
 are consumed first-added first; the probabilistic mode is seeded so a soak
 test that fails can be replayed exactly.
