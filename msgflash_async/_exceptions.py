@@ -109,7 +109,27 @@ __all__ = [
 
 
 class MsgFlashError(Exception):
-    """Base class of every error raised by msgflash_async."""
+    """Base class of every error raised by msgflash_async.
+
+    Every error pickles and copies (``pickle``, ``copy.copy``,
+    ``copy.deepcopy``) with its attributes, for error trackers, process
+    pools and multiprocessing queues. The chained cause, context and
+    traceback stay behind, as for any pickled exception.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce replays ``cls(*args)``, which fails for
+        # every subclass taking keyword-only arguments (status=, job=, msg=):
+        # rebuild without calling __init__, then restore the attributes.
+        return (_rebuild, (type(self), self.args, dict(vars(self))))
+
+
+def _rebuild(cls: type[MsgFlashError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An error of ``cls`` with ``args`` and the attributes in ``state``, not re-initialised."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    vars(error).update(state)
+    return error
 
 
 class ConfigurationError(MsgFlashError, ValueError):
