@@ -8,6 +8,7 @@ emulator in :mod:`msgflash_async.testing`.
 
 from ._batch import BatchSender, BatchStream
 from ._batch_outcomes import BatchProgress, BatchReport, OutcomeStatus, SendOutcome, UnknownInput
+from ._campaign_handle import CampaignHandle, CampaignProgress
 from ._client import MsgFlashClient
 from ._config import ClientConfig, RetryPolicy, Timeouts
 from ._converter import configure_converter, make_converter
@@ -86,6 +87,17 @@ from .models.billing import (
     SubscriptionInfo,
     UsageCounts,
 )
+from .models.campaigns import (
+    Campaign,
+    CampaignContent,
+    CampaignRepeat,
+    CampaignStats,
+    CampaignStatus,
+    NewCampaign,
+    Recipients,
+    RecipientType,
+    SafetyGuidance,
+)
 from .models.contacts import (
     AddMembersResult,
     BulkDeleteResult,
@@ -113,6 +125,7 @@ from .models.messages import (
     MessageStatus,
     MessageType,
     OutgoingMessage,
+    SafetyDecision,
     WorkerSafety,
 )
 from .models.statuses import OutgoingStatus, PublishedStatus, StatusType
@@ -145,11 +158,18 @@ __all__ = [
     "BulkProgress",
     "Button",
     "ButtonType",
+    "Campaign",
     "CampaignCancelledError",
+    "CampaignContent",
     "CampaignError",
     "CampaignFailedError",
+    "CampaignHandle",
+    "CampaignProgress",
+    "CampaignRepeat",
     "CampaignStalledError",
     "CampaignStateError",
+    "CampaignStats",
+    "CampaignStatus",
     "ClientClosedError",
     "ClientConfig",
     "ConfigurationError",
@@ -191,6 +211,7 @@ __all__ = [
     "MessageType",
     "MsgFlashClient",
     "MsgFlashError",
+    "NewCampaign",
     "NoRateLimit",
     "NotFoundError",
     "NumberLookup",
@@ -217,12 +238,16 @@ __all__ = [
     "RateLimitFeedback",
     "RateLimiter",
     "RateLimiterUnavailableError",
+    "RecipientType",
+    "Recipients",
     "RedisRateLimiter",
     "RemoveMembersResult",
     "RequestTimeoutError",
     "ResponseTooLargeError",
     "ResumeToken",
     "RetryPolicy",
+    "SafetyDecision",
+    "SafetyGuidance",
     "Secret",
     "SendOutcome",
     "SendWindow",

@@ -18,6 +18,7 @@ from ._session import Session
 from .resources.account import AccountResource
 from .resources.billing import Billing
 from .resources.bulk_jobs import BulkJobs
+from .resources.campaigns import Campaigns
 from .resources.contacts import Contacts
 from .resources.groups import Groups
 from .resources.instances import Instances
@@ -128,6 +129,10 @@ class MsgFlashClient:
     async def aclose(self) -> None:
         """Close the connection pool (if we own it). Safe to call more than once."""
         await self._session.aclose()
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        return Campaigns(self._session)
 
     @cached_property
     def contacts(self) -> Contacts:

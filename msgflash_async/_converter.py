@@ -24,6 +24,7 @@ from ._pagination import Page
 from ._secret import Secret
 from .models._enums import OpenEnum
 from .models.billing import Account
+from .models.campaigns import CampaignRepeat, NewCampaign, SafetyGuidance
 from .models.instances import InstanceHealth
 from .models.lookups import ImportContactsResult, LookupNumber
 
@@ -311,6 +312,49 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(LookupNumber, _structure_lookup_number)
     for open_model in _OPEN_MODELS:
         converter.register_structure_hook(open_model, _open_model_hook(converter, open_model))
+    _configure_campaigns(converter, structure_factory, unstructure_factory)
+
+
+# Every documentation page prints the "none" repeat as "noe": read both.
+_REPEAT_ALIASES = {"noe": CampaignRepeat.NONE}
+
+
+def _configure_campaigns(
+    converter: cattrs.Converter,
+    structure_factory: Callable[[type], Callable[[Any, Any], Any]],
+    unstructure_factory: Callable[[type], Callable[[Any], Any]],
+) -> None:
+    """Campaign wire quirks: a flat create body, ``noe``, and the open safety object."""
+
+    def structure_repeat(value: Any, cls: type[CampaignRepeat]) -> CampaignRepeat:
+        if isinstance(value, str) and value in _REPEAT_ALIASES:
+            return _REPEAT_ALIASES[value]
+        return _structure_enum(value, cls)  # type: ignore[return-value]
+
+    converter.register_structure_hook(CampaignRepeat, structure_repeat)
+
+    plain_safety = structure_factory(SafetyGuidance)
+
+    def structure_safety(data: Any, cls: Any) -> SafetyGuidance:
+        # Only ``decision`` is documented: keep everything else the server said.
+        guidance: SafetyGuidance = plain_safety(data, cls)
+        return attrs.evolve(guidance, raw=dict(data))
+
+    converter.register_structure_hook(SafetyGuidance, structure_safety)
+
+    plain_campaign = unstructure_factory(NewCampaign)
+
+    def unstructure_campaign(campaign: NewCampaign) -> dict[str, Any]:
+        # The content's fields sit beside the others on the wire; a campaign
+        # that runs once leaves ``repeat`` out (the docs' "noe" spelling
+        # makes the server's word for "none" uncertain, the default is not).
+        body: dict[str, Any] = plain_campaign(campaign)
+        body.update(body.pop("content", {}))
+        if body.get("repeat") == CampaignRepeat.NONE.value:
+            del body["repeat"]
+        return body
+
+    converter.register_unstructure_hook(NewCampaign, unstructure_campaign)
 
 
 def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:

@@ -33,6 +33,15 @@ from msgflash_async.models.billing import (
     Plan,
     SubscriptionInfo,
 )
+from msgflash_async.models.campaigns import (
+    Campaign,
+    CampaignContent,
+    CampaignRepeat,
+    CampaignStatus,
+    NewCampaign,
+    Recipients,
+    RecipientType,
+)
 from msgflash_async.models.contacts import ContactCreate, RemoveMembersResult
 from msgflash_async.models.jobs import BulkJobAccepted
 from msgflash_async.models.lookups import LookupAccepted, LookupStatus, NumberLookup
@@ -444,3 +453,134 @@ def test_payments_page() -> None:
     (paid,) = page.items
     assert paid.status is PaymentStatus.SUCCEEDED and str(paid.major_amount) == "9.00"
     assert (paid.plan_code, paid.provider, paid.created_at) == ("starter", "dodo", APRIL_FIRST)
+def _campaign_payload(**changes: object) -> dict[str, object]:
+    # Section 7.8: {id, userId, instanceId, name, status, templateId, type, body,
+    # mediaUrl, schedule, repeat, recipients, templateVariables, stats, safety?,
+    # createdAt, updatedAt}; "noe" is how every page prints the no-repeat value.
+    payload: dict[str, object] = {
+        "id": "cmp_uuid",
+        "userId": "user_uuid",
+        "instanceId": "inst_uuid",
+        "name": "Spring promo",
+        "status": "scheduled",
+        "templateId": "tmpl_uuid",
+        "type": None,
+        "body": None,
+        "mediaUrl": None,
+        "schedule": "2026-04-01T10:00:00.000Z",
+        "repeat": "noe",
+        "recipients": {"type": "tags", "value": ["vip"]},
+        "templateVariables": {"campaignName": "Spring"},
+        "stats": {
+            "planned": 120,
+            "queued": 0,
+            "sent": 0,
+            "delivered": 0,
+            "read": 0,
+            "failed": 0,
+            "cancelled": 0,
+        },
+        "createdAt": "2026-04-01T10:00:00.000Z",
+        "updatedAt": "2026-04-01T10:00:00.000Z",
+    }
+    payload.update(changes)
+    return payload
+
+
+def test_campaign_create_reply_in_template_mode() -> None:
+    campaign = structure(_campaign_payload(safety={"decision": "allow"}), Campaign)
+    assert campaign.status is CampaignStatus.SCHEDULED and campaign.mode == "template"
+    assert campaign.repeat is CampaignRepeat.NONE  # "noe" read as none
+    assert campaign.recipients == Recipients.tags(["vip"])
+    assert campaign.template_variables == {"campaignName": "Spring"}
+    assert campaign.stats.planned == 120 and campaign.stats.completed_at is None
+    assert campaign.schedule == APRIL_FIRST and campaign.created_at == APRIL_FIRST
+    assert campaign.safety is not None and campaign.safety.decision == "allow"
+
+
+def test_campaign_get_with_stats_timestamps_in_direct_mode() -> None:
+    stats = {
+        "planned": 3,
+        "queued": 3,
+        "sent": 3,
+        "delivered": 2,
+        "read": 1,
+        "failed": 0,
+        "cancelled": 0,
+        "processingStartedAt": "2026-04-01T10:00:00.000Z",
+        "lastEnqueuedAt": "2026-04-01T10:00:00.000Z",
+        "completedAt": "2026-04-01T10:00:00.000Z",
+        "cancelledAt": None,
+    }
+    campaign = structure(
+        _campaign_payload(
+            templateId=None,
+            type="image",
+            body="New in",
+            mediaUrl="https://example.com/a.jpg",
+            status="running",
+            repeat="daily",
+            recipients={"type": "group", "groupId": "grp_uuid"},
+            templateVariables=None,
+            stats=stats,
+        ),
+        Campaign,
+    )
+    assert campaign.mode == "direct" and campaign.type == "image"
+    assert campaign.repeat is CampaignRepeat.DAILY
+    assert campaign.recipients is not None
+    assert campaign.recipients.type is RecipientType.GROUP
+    assert campaign.recipients.group_id == "grp_uuid"
+    got = campaign.stats
+    assert (got.sent, got.delivered, got.read, got.settled, got.percent) == (3, 2, 1, 3, 100)
+    assert got.processing_started_at == got.completed_at == APRIL_FIRST
+
+
+def test_campaign_pause_and_resume_replies() -> None:
+    paused = structure(_campaign_payload(status="paused"), Campaign)
+    assert paused.status is CampaignStatus.PAUSED and paused.safety is None
+    safety = {"decision": "warn", "riskLevel": "medium", "state": "warming", "hint": "slow down"}
+    resumed = structure(_campaign_payload(status="running", safety=safety), Campaign)
+    assert resumed.status is CampaignStatus.RUNNING
+    assert resumed.safety is not None and resumed.safety.is_warning
+    assert (resumed.safety.risk_level, resumed.safety.state) == ("medium", "warming")
+    assert resumed.safety.raw["hint"] == "slow down"  # undocumented keys are kept
+    odd = structure(_campaign_payload(status="archived", repeat="monthly"), Campaign)
+    assert not odd.status.known and odd.repeat == "monthly"  # type: ignore[union-attr]
+
+
+def test_campaign_create_bodies() -> None:
+    # Template mode: templateId + global variables; recipients {type, value | groupId}.
+    template = NewCampaign(
+        "inst_uuid",
+        "Spring promo",
+        APRIL_FIRST,
+        Recipients.tags(["vip"]),
+        CampaignContent.template("tmpl_uuid", variables={"campaignName": "Spring"}),
+        repeat="daily",
+    )
+    assert unstructure(template) == {
+        "instanceId": "inst_uuid",
+        "name": "Spring promo",
+        "schedule": "2026-04-01T10:00:00.000Z",
+        "repeat": "daily",
+        "recipients": {"type": "tags", "value": ["vip"]},
+        "templateId": "tmpl_uuid",
+        "variables": {"campaignName": "Spring"},
+    }
+    direct = NewCampaign(
+        "inst_uuid",
+        "Hello",
+        APRIL_FIRST,
+        Recipients.contacts(["cnt_uuid"]),
+        CampaignContent.text("Hello"),
+        repeat="none",
+    )
+    assert unstructure(direct) == {
+        "instanceId": "inst_uuid",
+        "name": "Hello",
+        "schedule": "2026-04-01T10:00:00.000Z",
+        "recipients": {"type": "explicit", "value": ["cnt_uuid"]},
+        "type": "text",
+        "body": "Hello",
+    }

@@ -92,9 +92,15 @@ async def test_every_other_example_runs_against_the_emulator(
                         "handle = client.bulk_jobs.handle(job_id)",
                         "handle = client.bulk_jobs.handle(handle.job_id)",
                     )
+                # The documented 10 s poll, shortened for the emulator's quick campaigns.
+                source = source.replace(
+                    "client.campaigns.handle(campaign.id)",
+                    "client.campaigns.handle(campaign.id, poll_interval=0.05)",
+                )
                 await _run_block(source, namespace)
             assert exported, "the pagination example exported nothing"
             assert namespace["report"].accepted == 5
+            assert namespace["done"].stats.sent == 120  # the campaign reached the group
         batch_phones = {row.phone for row in namespace["rows"]}
         assert not batch_phones & set(emu.duplicate_recipients())
 

@@ -30,6 +30,7 @@ __all__ = [
     "MessageStatus",
     "MessageType",
     "OutgoingMessage",
+    "SafetyDecision",
     "WorkerSafety",
     "status_reached",
 ]

@@ -133,6 +133,7 @@ class MessageRecord:
 
     __slots__ = (
         "body",
+        "campaign_id",
         "contact_id",
         "created_at",
         "direction",
@@ -175,6 +176,7 @@ class MessageRecord:
         self.user_id = user_id
         self.request = request
         self.contact_id: str | None = None
+        self.campaign_id: str | None = None
         self.media_url: str | None = None
         self.direction = "outbound"
         self.from_: str | None = None
@@ -197,7 +199,7 @@ class MessageRecord:
             "userId": self.user_id,
             "instanceId": self.instance_id,
             "contactId": self.contact_id,
-            "campaignId": None,
+            "campaignId": self.campaign_id,
             "direction": self.direction,
             "type": self.type,
             "from": self.from_,

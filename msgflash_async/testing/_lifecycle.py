@@ -21,6 +21,7 @@ import contextlib
 import heapq
 import itertools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._catalog import InstanceRecord, MessageRecord
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Lifecycle", "message_event"]
 
-_Entry = tuple[float, int, "Workspace", MessageRecord]
+# A message step, or (workspace None) a plain timer callback (campaign ticks).
+_Entry = tuple[float, int, "Workspace | None", "MessageRecord | Callable[[], None]"]
 
 
 def message_event(message: MessageRecord) -> dict[str, Any]:
@@ -109,8 +111,12 @@ class Lifecycle:
         now = self._state.clock() if now is None else now
         done = 0
         while heap and heap[0][0] <= now:
-            _, _, workspace, message = heapq.heappop(heap)
-            self._step(workspace, message)
+            _, _, workspace, item = heapq.heappop(heap)
+            if isinstance(item, MessageRecord):
+                assert workspace is not None
+                self._step(workspace, item)
+            else:
+                item()
             done += 1
         return done
 
@@ -150,8 +156,14 @@ class Lifecycle:
         while message.path:  # instant mode: every step now, every event published
             self._step(workspace, message)
 
-    def _push(self, due: float, workspace: Workspace, message: MessageRecord) -> None:
-        entry = (due, next(self._tiebreak), workspace, message)
+    def call_at(self, due: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the clock reaches ``due`` (same drain as message steps)."""
+        self._push(due, None, callback)
+
+    def _push(
+        self, due: float, workspace: Workspace | None, item: MessageRecord | Callable[[], None]
+    ) -> None:
+        entry = (due, next(self._tiebreak), workspace, item)
         heapq.heappush(self._heap, entry)
         if self._heap[0] is entry:
             self._wake.set()  # the new entry is the earliest: the task must re-arm its sleep
@@ -192,6 +204,12 @@ class Lifecycle:
             self._set_status(workspace, message, "failed")
             return
         self.start(workspace, message)
+
+    def reject(self, workspace: Workspace, message: MessageRecord, code: str, text: str) -> None:
+        """Fail a message that could not be sent at all (never charged to the quota)."""
+        message.error = _error(code, text)
+        message.path = []
+        self._set_status(workspace, message, "failed")
 
     def _set_status(self, workspace: Workspace, message: MessageRecord, status: str) -> None:
         message.status = status

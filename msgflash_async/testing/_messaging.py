@@ -128,6 +128,11 @@ class MessagingMixin:
         """Statuses the workspace published, oldest first (``type``, ``content``, ...)."""
         return [dict(status) for status in self._workspace(team).statuses]
 
+    def campaign(self, campaign_id: str, *, team: bool = False) -> dict[str, Any]:
+        """A campaign's full wire object right now (``KeyError`` if unknown)."""
+        self.state.lifecycle.run_due()
+        return self._workspace(team).campaigns[campaign_id].to_wire()
+
     def duplicate_recipients(self) -> dict[str, int]:
         """Numbers that were sent more than one accepted message, with their counts."""
         counts = Counter(message.to for message in self.state.outbound)

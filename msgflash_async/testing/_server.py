@@ -18,6 +18,7 @@ from aiohttp import web
 
 from . import (
     _billing,
+    _campaigns,
     _contacts,
     _groups,
     _inspect,
@@ -50,6 +51,7 @@ ROUTE_MODULES: tuple[RouteInstaller, ...] = (
     _templates.add_routes,
     _messages.add_routes,
     _statuses.add_routes,
+    _campaigns.add_routes,
     _contacts.add_routes,  # last: its /contacts/{id} would shadow the literal paths above
 )
 
@@ -92,6 +94,8 @@ class Emulator(MessagingMixin):
         message_step: float | None = 0.2,
         monthly_outbound_quota: int | None = None,
         subscription_active: bool = True,
+        campaign_rate: float | None = 200.0,
+        features: Iterable[str] | None = None,
         api_key: str | None = None,
         team_key: str | None = None,
         team_id: str | None = None,
@@ -110,7 +114,10 @@ class Emulator(MessagingMixin):
             message_step=message_step,
             monthly_outbound_quota=monthly_outbound_quota,
             subscription_active=subscription_active,
+            campaign_rate=campaign_rate,
         )
+        if features is not None:  # plan switches: {"campaigns", "statuses", "webhooks"}
+            self.settings.features = set(features)
         self.state = EmulatorState(
             self.settings,
             api_key=api_key,

@@ -14,7 +14,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import attrs
@@ -30,6 +30,9 @@ from ._faults import Faults
 from ._http import ApiFailure, Stamper, new_id
 from ._lifecycle import Lifecycle
 from ._store import ContactIndex, Group
+
+if TYPE_CHECKING:
+    from ._campaign_runner import CampaignRecord
 
 __all__ = ["EmulatorSettings", "EmulatorState", "RequestRecord", "Workspace"]
 
@@ -56,6 +59,9 @@ class EmulatorSettings:
     failing_numbers: set[str] = attrs.field(factory=set)  # accepted, then "failed"
     invalid_numbers: set[str] = attrs.field(factory=set)  # 422 INVALID_DESTINATION
     unread_numbers: set[str] = attrs.field(factory=set)  # stop at "delivered"
+    # Campaigns (see _campaign_runner.py): messages enqueued per second; None = all at once.
+    campaign_rate: float | None = 200.0
+    campaign_warn_above: int = 1000  # audiences larger than this get "warn" safety guidance
     # Plan feature switches: a feature missing here answers 403 <FEATURE>_NOT_AVAILABLE_ON_PLAN.
     features: set[str] = attrs.field(factory=lambda: {"campaigns", "statuses", "webhooks"})
     # Number lookups (see _lookups.py): E.164 numbers reported as not on WhatsApp.
@@ -112,6 +118,7 @@ class Workspace:
         self.templates: dict[str, TemplateRecord] = {}
         self.messages = MessageLog()
         self.statuses: list[dict[str, Any]] = []  # published statuses, oldest first
+        self.campaigns: dict[str, CampaignRecord] = {}
         self.default_instance = self.add_instance("Main instance", instance_id=instance_id)
 
     def add_instance(

@@ -1,0 +1,120 @@
+"""``client.campaigns``: create, read, pause and resume server-side campaigns.
+
+A campaign is one request that has the server send to a whole audience of
+stored contacts (all, by tags, explicit ids, a group), at a scheduled time,
+optionally every day or week. Each message still counts against the monthly
+outbound quota; only the API requests are saved. ``create()`` is a POST
+without an idempotency key: it is never retried once it may have reached the
+server, since a second campaign would message everyone twice. List, cancel,
+update and delete are not part of the documented API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .._campaign_handle import DEFAULT_CAMPAIGN_POLL, CampaignHandle
+from .._converter import structure, unstructure
+from .._exceptions import (
+    BadRequestError,
+    CampaignStateError,
+    ServerValidationError,
+    ValidationError,
+)
+from ..models.campaigns import (
+    Campaign,
+    CampaignContent,
+    CampaignRepeat,
+    NewCampaign,
+    Recipients,
+)
+from ._base import Resource, api_path, unwrap
+
+__all__ = ["Campaigns"]
+
+_PATH = api_path("campaigns")
+
+
+class Campaigns(Resource):
+    """Server-side campaigns and handles that follow them."""
+
+    async def create(
+        self,
+        *,
+        name: str,
+        instance_id: str,
+        recipients: Recipients,
+        content: CampaignContent,
+        schedule: dt.datetime,
+        repeat: CampaignRepeat | str | None = None,
+    ) -> Campaign:
+        """Create and schedule a campaign; it starts at ``schedule`` (timezone-aware).
+
+        Everything is checked first (``ValidationError``, no request): one
+        content mode, at least one tag or id, a group id for a group, at
+        most two buttons. The answer may carry ``safety`` guidance
+        (informational). Follow it with ``client.campaigns.handle(c.id)``.
+        """
+        campaign = NewCampaign(
+            instance_id=instance_id,
+            name=name,
+            schedule=schedule,
+            recipients=recipients,
+            content=content,
+            repeat=repeat,
+        ).validate()
+        response = await self._call("POST", _PATH, json=unstructure(campaign))
+        return structure(unwrap(response.data, "campaign"), Campaign)
+
+    async def get(self, campaign_id: str) -> Campaign:
+        """The campaign with its stats and their timestamps."""
+        response = await self._call("GET", api_path("campaigns", campaign_id))
+        return structure(unwrap(response.data, "campaign"), Campaign)
+
+    async def pause(self, campaign_id: str) -> Campaign:
+        """Stop enqueueing messages (those already queued still go).
+
+        Raises :class:`CampaignStateError` when the campaign cannot be paused
+        now (it is not ``scheduled`` or ``running``).
+        """
+        return await self._transition(campaign_id, "pause")
+
+    async def resume(self, campaign_id: str) -> Campaign:
+        """Resume a ``paused`` campaign; read ``campaign.safety`` for the advice.
+
+        The safety guidance never blocks (V1) but says when sending now is
+        risky for the number. :class:`CampaignStateError` when not paused.
+        """
+        return await self._transition(campaign_id, "resume")
+
+    def handle(
+        self, campaign: str | Campaign, *, poll_interval: float = DEFAULT_CAMPAIGN_POLL
+    ) -> CampaignHandle:
+        """A handle on a campaign by id (or the :class:`Campaign` itself), from any process.
+
+        ``await handle`` returns the completed campaign; ``handle.progress()``
+        streams its stats with a rate; ``handle.wait(timeout=...)``.
+        """
+        campaign_id = campaign.id if isinstance(campaign, Campaign) else campaign
+        api_path("campaigns", campaign_id)  # refuses an unusable id now
+        if not poll_interval > 0:
+            raise ValidationError("must be > 0", field="poll_interval")
+        return CampaignHandle(campaign_id, self.get, interval=poll_interval)
+
+    async def _transition(self, campaign_id: str, verb: str) -> Campaign:
+        path = api_path("campaigns", campaign_id, verb)
+        try:
+            response = await self._call("POST", path)
+        except BadRequestError as exc:
+            if isinstance(exc, ServerValidationError):
+                raise
+            raise CampaignStateError(
+                exc.message,
+                status=exc.status,
+                code=exc.code,
+                details=exc.details,
+                method=exc.method,
+                path=exc.path,
+                headers=exc.headers,
+            ) from exc
+        return structure(unwrap(response.data, "campaign"), Campaign)
