@@ -453,6 +453,8 @@ def test_payments_page() -> None:
     (paid,) = page.items
     assert paid.status is PaymentStatus.SUCCEEDED and str(paid.major_amount) == "9.00"
     assert (paid.plan_code, paid.provider, paid.created_at) == ("starter", "dodo", APRIL_FIRST)
+
+
 def _campaign_payload(**changes: object) -> dict[str, object]:
     # Section 7.8: {id, userId, instanceId, name, status, templateId, type, body,
     # mediaUrl, schedule, repeat, recipients, templateVariables, stats, safety?,
