@@ -107,8 +107,12 @@ class CampaignHandle:
         self._error: CampaignError | None = None
 
     def __repr__(self) -> str:
-        status = None if self._campaign is None else self._campaign.status
-        return f"<CampaignHandle campaign_id={self.campaign_id!r} status={status}>"
+        # getattr: safe on a handle whose constructor did not finish.
+        campaign = getattr(self, "_campaign", None)
+        status = None if campaign is None else campaign.status
+        return (
+            f"<CampaignHandle campaign_id={getattr(self, 'campaign_id', None)!r} status={status}>"
+        )
 
     @property
     def campaign(self) -> Campaign | None:

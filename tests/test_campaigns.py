@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import pytest
+from aiohttp import web
+from servers import serve_handler
 
 from msgflash_async import (
     Button,
@@ -26,6 +29,7 @@ from msgflash_async import (
     ServerValidationError,
 )
 from msgflash_async.testing import Emulator
+from msgflash_async.webhooks import verify_signature
 
 pytestmark = pytest.mark.anyio
 
@@ -337,3 +341,28 @@ async def test_handle_is_cancel_safe_and_rebuilt_from_the_id(live: Pair) -> None
     again = await handle.wait(timeout=30)  # the interrupted handle still works
     assert again.status is CampaignStatus.COMPLETED and again.stats.sent == 10
     assert not emu.duplicate_recipients() and emu.sent_count == 10
+
+
+async def test_campaign_messages_are_delivered_as_signed_webhooks(live: Pair) -> None:
+    emu, client = live
+    emu.webhooks.settings.max_attempts = 1
+    emu.seed_contacts(3, tags=["vip"])
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        received.append((await request.read(), dict(request.headers)))
+        return web.Response(status=200)
+
+    async with serve_handler(receive) as url:
+        endpoint = await client.webhooks.create(url + "/hooks", ["message.sent"])
+        assert endpoint.secret is not None
+        campaign = await _create(client, emu, recipients=Recipients.tags(["vip"]))
+        await client.campaigns.handle(campaign.id, poll_interval=POLL).wait(timeout=30)
+        await emu.webhooks.wait_idle()
+    ids = _campaign_message_ids(emu, campaign.id)
+    events = []
+    for body, headers in received:
+        verify_signature(body, headers, endpoint.secret)
+        events.append(json.loads(body))
+    assert {e["messageId"] for e in events} == ids and len(ids) == 3
+    assert {e["event"] for e in events} == {"message.sent"}
