@@ -63,6 +63,13 @@ class MessageStatus(OpenEnum):
     ``queued -> sent -> delivered -> read`` is the delivery lifecycle;
     ``failed`` and ``cancelled`` end it early; ``scheduled`` / ``planned``
     come before ``queued`` for scheduled and campaign messages.
+
+    The list is open: the provider adds statuses (``played`` after ``read``,
+    ``server_ack`` before ``sent``). An unknown status (``.known`` False)
+    counts as progress past every known status seen before it, and since
+    the SDK cannot place it against the one awaited, it ends a wait
+    (``messages.wait_for_status()``, ``StatusTracker.wait_for()``), which
+    returns it instead of waiting for a status that may never come.
     """
 
     SCHEDULED = "scheduled"

@@ -203,11 +203,16 @@ class Messages(Resource):
         """Poll ``get()`` until the message reaches ``status`` or a later one.
 
         Later means along ``queued -> sent -> delivered -> read``: waiting
-        for ``delivered`` returns a message already ``read``. The interval
-        grows from ``poll_interval`` by half each time, up to 15 s. Raises
-        :class:`MessageFailedError` / :class:`MessageCancelledError` when the
-        message ends there instead, and the built-in ``TimeoutError`` after
-        ``timeout`` seconds (``None``: no limit). A webhook receiver is cheaper for many messages.
+        for ``delivered`` returns a message already ``read``. A status the
+        SDK does not know (``message.status.known`` is False, e.g. ``played``
+        after ``read``) ends the wait too and is returned: the message moved
+        on to where the SDK cannot place it, and waiting for a known status
+        that may never come would only time out; check the status you get.
+        The interval grows from ``poll_interval`` by half each time, up to
+        15 s. Raises :class:`MessageFailedError` /
+        :class:`MessageCancelledError` when the message ends there instead,
+        and the built-in ``TimeoutError`` after ``timeout`` seconds (``None``:
+        no limit). A webhook receiver is cheaper for many messages.
         """
         target = MessageStatus(status)
         if (timeout is not None and timeout <= 0) or poll_interval <= 0:
@@ -230,9 +235,11 @@ class Messages(Resource):
 
 
 def _settled(message: Message, target: MessageStatus) -> bool:
-    """True when ``message`` reached ``target``; raises when it never will."""
+    """True when ``message`` reached ``target`` or an unknown status; raises when it never will."""
     if status_reached(message.status, target):
         return True
+    if message.status is not None and not message.status.known:
+        return True  # progress the SDK cannot place: returned, never waited on
     if message.status is MessageStatus.FAILED:
         raise MessageFailedError(f"message {message.id} failed: {message.error!r}", msg=message)
     if message.status is MessageStatus.CANCELLED:

@@ -145,6 +145,8 @@ class Lifecycle:
         message.status = "queued"
         if message.to in settings.failing_numbers:
             message.path = ["failed"]
+        elif settings.delivery_path is not None:
+            message.path = list(settings.delivery_path)
         elif message.to in settings.unread_numbers or not settings.read_receipts:
             message.path = ["sent", "delivered"]
         else:

@@ -59,6 +59,9 @@ class EmulatorSettings:
     failing_numbers: set[str] = attrs.field(factory=set)  # accepted, then "failed"
     invalid_numbers: set[str] = attrs.field(factory=set)  # 422 INVALID_DESTINATION
     unread_numbers: set[str] = attrs.field(factory=set)  # stop at "delivered"
+    # The steps after "queued" of every message not failing (None: sent, delivered,
+    # read); statuses the SDK does not know go here, e.g. ("sent", ..., "read", "played").
+    delivery_path: tuple[str, ...] | None = None
     # Campaigns (see _campaign_runner.py): messages enqueued per second; None = all at once.
     campaign_rate: float | None = 200.0
     campaign_warn_above: int = 1000  # audiences larger than this get "warn" safety guidance
