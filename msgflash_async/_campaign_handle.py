@@ -12,8 +12,10 @@ When is a campaign over? ``completed`` returns it; ``failed`` and
 ``cancelled`` raise. Only ``scheduled``, ``running`` and ``paused`` are
 documented, so an unknown status is judged by the stats: a completion or
 cancel timestamp, or every planned message settled, ends the wait; an
-unknown status whose counts stop moving for ``stall_polls`` polls raises
-:class:`CampaignStalledError` instead of waiting forever. Nothing here knows
+unknown status whose counts stop moving for ``stall_timeout`` seconds (the
+shared :class:`~._stall.StallWatch`) raises :class:`CampaignStalledError`
+instead of waiting forever. A known status is never judged a stall: a
+campaign may be scheduled days ahead, or paused until someone resumes it. Nothing here knows
 HTTP: the resource hands in the calls, so this is tested with stubs.
 """
 
@@ -32,6 +34,7 @@ from ._exceptions import (
     CampaignFailedError,
     CampaignStalledError,
 )
+from ._stall import DEFAULT_STALL_TIMEOUT, StallWatch
 from .models.campaigns import Campaign, CampaignStats, CampaignStatus
 
 __all__ = ["DEFAULT_CAMPAIGN_POLL", "CampaignHandle", "CampaignProgress"]
@@ -83,7 +86,10 @@ class CampaignHandle:
     :class:`CampaignProgress` now and after every poll, ending with the final
     one. A ``paused`` campaign is waited on (it may be resumed): give a
     timeout if nobody will. ``failed`` / ``cancelled`` raise
-    :class:`CampaignFailedError` / :class:`CampaignCancelledError`.
+    :class:`CampaignFailedError` / :class:`CampaignCancelledError`; an
+    unknown status without progress for ``stall_timeout`` seconds raises
+    :class:`CampaignStalledError` and leaves the handle usable (waiting
+    again waits one more window).
     """
 
     def __init__(
@@ -92,17 +98,16 @@ class CampaignHandle:
         fetch: Fetch,
         *,
         interval: float = DEFAULT_CAMPAIGN_POLL,
-        stall_polls: int = 3,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> None:
         self.campaign_id = campaign_id
         self._fetch = fetch
         self.interval = interval
-        self._stall_polls = stall_polls
+        self._stall = StallWatch(stall_timeout)
         self._lock = anyio.Lock()
         self._last_poll: float | None = None
         self._history: deque[tuple[float, int]] = deque(maxlen=_RATE_WINDOW)
         self._campaign: Campaign | None = None
-        self._still = 0  # polls in a row an unknown status showed the same stats
         self._finished = False
         self._error: CampaignError | None = None
 
@@ -147,6 +152,7 @@ class CampaignHandle:
             with anyio.fail_after(timeout):
                 while not self._finished:
                     await self._sleep_then_poll()
+                    self._check_stall()
         except TimeoutError:
             seen = "not polled yet" if self._campaign is None else self._campaign.status
             raise TimeoutError(
@@ -163,6 +169,7 @@ class CampaignHandle:
         """
         if self._campaign is None:
             await self.refresh()
+            self._check_stall()
         while True:
             snapshot = self.snapshot()
             assert snapshot is not None
@@ -170,6 +177,7 @@ class CampaignHandle:
             if snapshot.finished:
                 return
             await self._sleep_then_poll()
+            self._check_stall()
 
     async def refresh(self) -> Campaign:
         """Poll now (unless another task just did) and return the campaign."""
@@ -197,8 +205,10 @@ class CampaignHandle:
         return (n1 - n0) / (t1 - t0) if t1 > t0 else None
 
     def _record(self, campaign: Campaign) -> None:
-        before = self._campaign
         self._campaign = campaign
+        stats = campaign.stats
+        counts = (stats.queued, stats.sent, stats.delivered, stats.read, stats.failed)
+        self._stall.observe(campaign.id, campaign.status, counts)
         self._history.append((anyio.current_time(), campaign.stats.settled))
         status = campaign.status
         if status is CampaignStatus.COMPLETED:
@@ -208,27 +218,31 @@ class CampaignHandle:
         elif status is CampaignStatus.CANCELLED:
             self._end(self._cancelled(campaign))
         elif status not in _ACTIVE:
-            self._judge_unknown(campaign, before)
+            self._judge_unknown(campaign)
         elif status is not CampaignStatus.RUNNING and campaign.stats.completed_at is not None:
             self._finished = True  # a repeating campaign back to "scheduled" after a run
 
-    def _judge_unknown(self, campaign: Campaign, before: Campaign | None) -> None:
+    def _judge_unknown(self, campaign: Campaign) -> None:
         stats = campaign.stats
         if stats.cancelled_at is not None:
             self._end(self._cancelled(campaign))
         elif stats.completed_at is not None or (stats.planned and not stats.remaining):
             self._finished = True
-        else:
-            same = before is not None and before.stats == stats
-            self._still = self._still + 1 if same else 0
-            if self._still >= self._stall_polls:
-                self._end(
-                    CampaignStalledError(
-                        f"campaign {campaign.id} shows the unknown status {campaign.status} "
-                        f"and no progress over {self._still + 1} polls",
-                        campaign=campaign,
-                    )
-                )
+
+    def _check_stall(self) -> None:
+        """Raise :class:`CampaignStalledError` for an unknown status that stopped moving."""
+        campaign = self._campaign
+        if self._finished or campaign is None or campaign.status in _ACTIVE:
+            return
+        idle = self._stall.stalled()
+        if idle is None:
+            return
+        self._stall.restart()  # awaiting again waits one more window
+        raise CampaignStalledError(
+            f"campaign {campaign.id} shows the unknown status {campaign.status} "
+            f"and no progress for {idle:.0f}s",
+            campaign=campaign,
+        )
 
     @staticmethod
     def _cancelled(campaign: Campaign) -> CampaignCancelledError:

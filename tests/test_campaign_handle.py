@@ -95,19 +95,41 @@ async def test_unknown_status_with_finished_stats_is_done() -> None:
 
 
 async def test_unknown_status_that_keeps_moving_is_waited_on() -> None:
-    moving = [_campaign("sending", planned=5, sent=n) for n in range(5)]
-    script = Script(*moving, _campaign("completed", planned=5, sent=5))
-    assert (await _handle(script, stall_polls=2)).stats.sent == 5
+    moving = [_campaign("sending", planned=50, sent=n) for n in range(50)]
+    script = Script(*moving, _campaign("completed", planned=50, sent=50))
+    # Each poll moves a count, so a window far shorter than the run never fires.
+    handle = CampaignHandle("cmp_uuid", script, interval=0.002, stall_timeout=0.02)
+    assert (await handle).stats.sent == 50
 
 
 async def test_unknown_status_without_progress_never_hangs() -> None:
     script = Script(_campaign("throttled", planned=5, sent=2))
-    handle = _handle(script, stall_polls=3)
-    with anyio.fail_after(5), pytest.raises(CampaignStalledError) as info:
+    handle = _handle(script, stall_timeout=0.05)
+    with anyio.fail_after(10), pytest.raises(CampaignStalledError) as info:
         await handle.wait()
-    assert info.value.campaign.status == "throttled" and script.calls == 4
-    snapshots = [p async for p in handle.progress()]
-    assert len(snapshots) == 1 and snapshots[0].finished
+    assert info.value.campaign.status == "throttled" and script.calls >= 2
+    assert not handle.done  # not an outcome: the handle stays usable
+    script.answers = iter(
+        [_campaign("throttled", planned=5, sent=3), _campaign("completed", planned=5, sent=5)]
+    )
+    with anyio.fail_after(10):
+        assert (await handle).status == "completed"
+
+
+async def test_progress_raises_a_stall_too() -> None:
+    handle = _handle(Script(_campaign("held", planned=5)), stall_timeout=0.03)
+    seen: list[object] = []
+    with anyio.fail_after(10), pytest.raises(CampaignStalledError):
+        async for progress in handle.progress():
+            seen.append(progress.status)
+    assert seen and set(seen) == {"held"}
+
+
+async def test_known_statuses_never_stall() -> None:
+    script = Script(_campaign("scheduled", planned=5))
+    handle = _handle(script, stall_timeout=0.01)
+    with pytest.raises(TimeoutError):
+        await handle.wait(timeout=0.1)  # scheduled for later: a timeout, not a stall
 
 
 async def test_a_repeating_campaign_back_to_scheduled_after_a_run_is_done() -> None:

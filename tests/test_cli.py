@@ -26,6 +26,8 @@ def test_demo_runs_end_to_end() -> None:
     assert "report: accepted=1000" in out
     assert "webhook: read  API: read" in out
     assert "Secret('**********')" in out
+    assert "campaign completed: planned=2350 sent=2350" in out
+    assert "1 POST + 2 (pause, resume)" in out
 
 
 async def test_standalone_emulator_serves_the_api() -> None:

@@ -149,3 +149,15 @@ async def test_a_bad_status_costs_no_request(live: Pair) -> None:
     with pytest.raises(ValidationError):
         await client.statuses.create({"type": "text"})  # type: ignore[arg-type]
     assert not [r for r in emu.requests if r.path == "/api/v1/statuses"]
+
+
+async def test_plan_switches_given_to_the_emulator() -> None:
+    async with (
+        Emulator(rate_limit=None, features={"webhooks"}) as emu,
+        MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client,
+    ):
+        with pytest.raises(FeatureNotAvailableError) as statuses:
+            await client.statuses.create_text(emu.instance_id, "hello")
+        with pytest.raises(FeatureNotAvailableError) as campaigns:
+            await client.campaigns.get("any")
+    assert (statuses.value.feature, campaigns.value.feature) == ("statuses", "campaigns")

@@ -12,6 +12,7 @@ from .._client import MsgFlashClient
 from .._jobs import JobHandle
 from ..models.messages import OutgoingMessage
 from ..testing import Emulator
+from .demo_campaign import server_campaign
 from .progress import ProgressBar
 from .receiver import WebhookInbox
 
@@ -44,6 +45,7 @@ async def run_demo() -> None:
             await subscribe(client, inbox)
             sent = await campaign(client, emu, ids[DELETED : DELETED + CAMPAIGN])
             await follow_statuses(client, inbox, sent)
+            await server_campaign(client, emu, group_id)
             await summary(client, started)
 
 

@@ -21,6 +21,7 @@ from .._exceptions import (
     ServerValidationError,
     ValidationError,
 )
+from .._stall import DEFAULT_STALL_TIMEOUT
 from ..models.campaigns import (
     Campaign,
     CampaignContent,
@@ -88,18 +89,28 @@ class Campaigns(Resource):
         return await self._transition(campaign_id, "resume")
 
     def handle(
-        self, campaign: str | Campaign, *, poll_interval: float = DEFAULT_CAMPAIGN_POLL
+        self,
+        campaign: str | Campaign,
+        *,
+        poll_interval: float = DEFAULT_CAMPAIGN_POLL,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> CampaignHandle:
         """A handle on a campaign by id (or the :class:`Campaign` itself), from any process.
 
         ``await handle`` returns the completed campaign; ``handle.progress()``
-        streams its stats with a rate; ``handle.wait(timeout=...)``.
+        streams its stats with a rate; ``handle.wait(timeout=...)``. A status
+        the SDK does not know whose counts stop moving for ``stall_timeout``
+        seconds (None: never) raises :class:`CampaignStalledError`.
         """
         campaign_id = campaign.id if isinstance(campaign, Campaign) else campaign
         api_path("campaigns", campaign_id)  # refuses an unusable id now
         if not poll_interval > 0:
             raise ValidationError("must be > 0", field="poll_interval")
-        return CampaignHandle(campaign_id, self.get, interval=poll_interval)
+        if stall_timeout is not None and not stall_timeout > 0:
+            raise ValidationError("must be > 0 seconds, or None", field="stall_timeout")
+        return CampaignHandle(
+            campaign_id, self.get, interval=poll_interval, stall_timeout=stall_timeout
+        )
 
     async def _transition(self, campaign_id: str, verb: str) -> Campaign:
         path = api_path("campaigns", campaign_id, verb)
