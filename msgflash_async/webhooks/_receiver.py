@@ -8,6 +8,7 @@ FastAPI adapters only read the request and write that answer.
 outcome                                  status  user code
 =======================================  ======  ===============================
 body larger than ``max_body``            413     not called; nothing parsed
+body still arriving at ``body_timeout``  408     not called; nothing parsed
 bad, missing or malformed signature      401     not called
 signed, but not a valid event            400     not called
 duplicate of an event already handled    200     not called
@@ -17,8 +18,11 @@ user code outlasted ``handler_timeout``  503     cancelled; the retry is handled
 =======================================  ======  ===============================
 
 ``handle_stream`` is the same over a body that arrives in chunks: it refuses
-a declared ``Content-Length`` over the limit before reading anything, and
-stops reading as soon as the chunks pass it.
+a declared ``Content-Length`` over the limit before reading anything, stops
+reading as soon as the chunks pass it, and gives the whole body
+``body_timeout`` seconds (default 10): a client sending a byte a second
+would otherwise hold the request, and the receiver's memory, for as long as
+it likes.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ logger: Final = logging.getLogger("msgflash_async.webhooks")
 
 DEFAULT_HANDLER_TIMEOUT: Final = 10.0
 DEFAULT_MAX_BODY: Final = 1024 * 1024
+DEFAULT_BODY_TIMEOUT: Final = 10.0
+"""Seconds a webhook body may take to arrive in full: MsgFlash sends small JSON
+bodies at once, so only a stalled or hostile client comes near it."""
 
 EventHandler: TypeAlias = Callable[[WebhookEvent], Awaitable[object]]
 EventSink: TypeAlias = (
@@ -106,7 +113,8 @@ class WebhookReceiver:
     503 answered, so the sender's retry is handled. A stream or queue sink is
     fed without waiting and answers at once: prefer one for slow work, and
     consume it in your own task. Bodies over ``max_body`` bytes (None: no
-    limit) are answered 413 unread and unparsed.
+    limit) are answered 413 unread and unparsed, and bodies still arriving
+    after ``body_timeout`` seconds (None: no limit) 408, unparsed.
     """
 
     def __init__(
@@ -118,10 +126,13 @@ class WebhookReceiver:
         tracker: StatusTracker | AsyncStatusTracker | None = None,
         handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
         max_body: int | None = DEFAULT_MAX_BODY,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         secrets = mask_secrets(secrets)  # first: the errors below show this frame
         if handler_timeout is not None and handler_timeout <= 0:
             raise ValueError("handler_timeout must be positive (or None for no limit)")
+        if body_timeout is not None and body_timeout <= 0:
+            raise ValueError("body_timeout must be positive (or None for no limit)")
         if max_body is not None and max_body < 0:
             raise ValueError("max_body must not be negative (or None for no limit)")
         self._secrets = normalize_secrets(secrets)
@@ -130,13 +141,15 @@ class WebhookReceiver:
         self._tracker = tracker
         self._handler_timeout = handler_timeout
         self._max_body = max_body
+        self._body_timeout = body_timeout
 
     @tolerant_repr
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(secrets=<{len(self._secrets)} hidden>, "
             f"dedupe={self._store!r}, tracker={self._tracker!r}, "
-            f"handler_timeout={self._handler_timeout}, max_body={self._max_body})"
+            f"handler_timeout={self._handler_timeout}, max_body={self._max_body}, "
+            f"body_timeout={self._body_timeout})"
         )
 
     async def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookResponse:
@@ -176,15 +189,23 @@ class WebhookReceiver:
     async def handle_stream(
         self, chunks: AsyncIterable[bytes], headers: Mapping[str, str]
     ) -> WebhookResponse:
-        """Like :meth:`handle`, reading the body from ``chunks`` only up to ``max_body``."""
+        """Like :meth:`handle`, reading ``chunks`` up to ``max_body`` within ``body_timeout``."""
         declared = _content_length(headers)
         if declared is not None and self._too_large(declared):
             return self._refuse_size(declared)
         body = bytearray()
-        async for chunk in chunks:
-            body += chunk
-            if self._too_large(len(body)):
-                return self._refuse_size(len(body))
+        with anyio.move_on_after(self._body_timeout) as reading:
+            async for chunk in chunks:
+                body += chunk
+                if self._too_large(len(body)):
+                    return self._refuse_size(len(body))
+        if reading.cancelled_caught:
+            logger.warning(
+                "webhook delivery refused: %d bytes of its body came in %s s (body_timeout)",
+                len(body),
+                self._body_timeout,
+            )
+            return WebhookResponse(408, "body read timed out")
         return await self.handle(bytes(body), headers)
 
     async def _dispatch(self, event: WebhookEvent, key: str) -> WebhookResponse:
@@ -235,6 +256,7 @@ def receiver_for(
     tracker: StatusTracker | AsyncStatusTracker | None,
     handler_timeout: float | None,
     max_body: int | None,
+    body_timeout: float | None,
 ) -> WebhookReceiver:
     """The receiver an adapter factory was given, or a new one from its arguments."""
     secrets = masked_secrets(secrets)  # a refused option shows this frame
@@ -247,6 +269,7 @@ def receiver_for(
         tracker=tracker,
         handler_timeout=handler_timeout,
         max_body=max_body,
+        body_timeout=body_timeout,
     )
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ._dedupe import DedupeStore
 from ._receiver import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HANDLER_TIMEOUT,
     DEFAULT_MAX_BODY,
     EventSink,
@@ -39,6 +40,7 @@ def aiohttp_webhook_handler(
     tracker: StatusTracker | AsyncStatusTracker | None = None,
     handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     max_body: int | None = DEFAULT_MAX_BODY,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp request handler; see :class:`WebhookReceiver` for the arguments.
 
@@ -54,6 +56,7 @@ def aiohttp_webhook_handler(
         tracker=tracker,
         handler_timeout=handler_timeout,
         max_body=max_body,
+        body_timeout=body_timeout,
     )
 
     async def handle_webhook(request: web.Request) -> web.StreamResponse:

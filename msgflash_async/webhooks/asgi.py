@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 from .._repr import tolerant_repr
 from ._dedupe import DedupeStore
 from ._receiver import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HANDLER_TIMEOUT,
     DEFAULT_MAX_BODY,
     EventSink,
@@ -104,6 +105,7 @@ def asgi_webhook_app(
     tracker: StatusTracker | AsyncStatusTracker | None = None,
     handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     max_body: int | None = DEFAULT_MAX_BODY,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
 ) -> WebhookASGIApp:
     """An ASGI app; see :class:`WebhookReceiver` for the arguments.
 
@@ -118,5 +120,6 @@ def asgi_webhook_app(
             tracker=tracker,
             handler_timeout=handler_timeout,
             max_body=max_body,
+            body_timeout=body_timeout,
         )
     )

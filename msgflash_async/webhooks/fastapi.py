@@ -20,6 +20,7 @@ except ImportError as error:  # pragma: no cover - exercised in a child process
 
 from ._dedupe import DedupeStore
 from ._receiver import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HANDLER_TIMEOUT,
     DEFAULT_MAX_BODY,
     EventSink,
@@ -43,6 +44,7 @@ def webhook_router(
     tracker: StatusTracker | AsyncStatusTracker | None = None,
     handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     max_body: int | None = DEFAULT_MAX_BODY,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     **router_options: Any,
 ) -> APIRouter:
     """An ``APIRouter`` with one ``POST path`` route; see :class:`WebhookReceiver`.
@@ -59,6 +61,7 @@ def webhook_router(
         tracker=tracker,
         handler_timeout=handler_timeout,
         max_body=max_body,
+        body_timeout=body_timeout,
     )
     router = APIRouter(**router_options)
 
