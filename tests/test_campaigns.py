@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +21,9 @@ from msgflash_async import (
     CampaignRepeat,
     CampaignStateError,
     CampaignStatus,
+    ConnectionLostError,
     FeatureNotAvailableError,
+    InsufficientQuotaError,
     MessageStatus,
     MsgFlashClient,
     NotFoundError,
@@ -27,8 +31,9 @@ from msgflash_async import (
     Recipients,
     SafetyDecision,
     ServerValidationError,
+    ValidationError,
 )
-from msgflash_async.testing import Emulator
+from msgflash_async.testing import Emulator, Fault
 from msgflash_async.webhooks import verify_signature
 
 pytestmark = pytest.mark.anyio
@@ -366,3 +371,66 @@ async def test_campaign_messages_are_delivered_as_signed_webhooks(live: Pair) ->
         events.append(json.loads(body))
     assert {e["messageId"] for e in events} == ids and len(ids) == 3
     assert {e["event"] for e in events} == {"message.sent"}
+
+
+@pytest.mark.parametrize("verb", ["create", "status"])
+async def test_a_campaign_or_status_post_is_never_repeated_after_a_drop(
+    live: Pair, verb: str
+) -> None:
+    emu, client = live
+    emu.seed_contacts(3)
+    await client.instances.list()  # warm a keep-alive connection first
+    path = "/api/v1/campaigns" if verb == "create" else "/api/v1/statuses"
+    emu.faults.add(Fault.drop(after_handler=True), method="POST", path=path, times=None)
+    with pytest.raises(ConnectionLostError) as info:
+        if verb == "create":
+            await _create(client, emu)
+        else:
+            await client.statuses.create_text(emu.instance_id, "hello")
+    assert info.value.request_sent  # the outcome is unknown: never resent
+    assert len([r for r in emu.requests if r.method == "POST" and r.path == path]) == 1
+    # The server took it once: one campaign (three messages), or one status.
+    assert len(emu.workspace().campaigns) + emu.statuses_count == 1
+
+
+async def test_a_handle_rebuilt_in_another_process(live: Pair) -> None:
+    emu, client = live
+    emu.settings.campaign_rate = 50
+    emu.seed_contacts(10)
+    campaign = await _create(client, emu)
+    script = (
+        "import asyncio, sys\n"
+        "from msgflash_async import MsgFlashClient\n"
+        "async def main():\n"
+        "    async with MsgFlashClient(rate_limit=None) as client:\n"
+        "        handle = client.campaigns.handle(sys.argv[1], poll_interval=0.05)\n"
+        "        done = await handle.wait(timeout=60)\n"
+        "        print(done.status, done.stats.planned, done.stats.sent)\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "MSGFLASH_API_KEY": emu.api_key, "MSGFLASH_BASE_URL": emu.base_url}
+    env.pop("MSGFLASH_TEAM_ID", None)
+    result = await anyio.run_process(
+        [sys.executable, "-c", script, campaign.id], env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().split() == ["completed", "10", "10"]
+
+
+async def test_quota_preflight_refuses_a_campaign_that_cannot_fit(live: Pair) -> None:
+    emu, client = live
+    ids = emu.seed_contacts(5, tags=["vip"])
+    group_id = emu.seed_group("all five", contact_ids=ids)
+    emu.settings.monthly_outbound_quota = 4
+    for recipients in (Recipients.group(group_id), Recipients.all_contacts()):
+        with pytest.raises(InsufficientQuotaError) as info:
+            await _create(client, emu, recipients=recipients, check_quota=True)
+        assert (info.value.requested, info.value.fits) == (5, 4)
+    with pytest.raises(InsufficientQuotaError):
+        await _create(client, emu, recipients=Recipients.tags(["vip"]), check_quota=5)
+    with pytest.raises(ValidationError) as unknown:
+        await _create(client, emu, recipients=Recipients.tags(["vip"]), check_quota=True)
+    assert unknown.value.field == "check_quota"
+    assert not _bodies(emu)  # nothing was created
+    fits = await _create(client, emu, recipients=Recipients.contacts(ids[:4]), check_quota=True)
+    assert fits.stats.planned == 4 and len(_bodies(emu)) == 1

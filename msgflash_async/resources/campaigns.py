@@ -28,8 +28,12 @@ from ..models.campaigns import (
     CampaignRepeat,
     NewCampaign,
     Recipients,
+    RecipientType,
 )
 from ._base import Resource, api_path, unwrap
+from .billing import check_outbound_quota
+from .contacts import Contacts
+from .groups import Groups
 
 __all__ = ["Campaigns"]
 
@@ -48,6 +52,7 @@ class Campaigns(Resource):
         content: CampaignContent,
         schedule: dt.datetime,
         repeat: CampaignRepeat | str | None = None,
+        check_quota: bool | int = False,
     ) -> Campaign:
         """Create and schedule a campaign; it starts at ``schedule`` (timezone-aware).
 
@@ -55,6 +60,14 @@ class Campaigns(Resource):
         content mode, at least one tag or id, a group id for a group, at
         most two buttons. The answer may carry ``safety`` guidance
         (informational). Follow it with ``client.campaigns.handle(c.id)``.
+
+        ``check_quota=True`` first reads the usage and raises
+        :class:`InsufficientQuotaError` (nothing created) when the audience
+        cannot fit the remaining monthly outbound quota. The audience is
+        counted for explicit ids, a group (its ``contact_count``) and all
+        contacts (the list's ``total``); for tags pass the expected count
+        instead (``check_quota=5000``). With a team key the check is skipped
+        with a warning: usage is for personal keys only.
         """
         campaign = NewCampaign(
             instance_id=instance_id,
@@ -64,6 +77,9 @@ class Campaigns(Resource):
             content=content,
             repeat=repeat,
         ).validate()
+        if check_quota is not False:
+            size = await self._audience_size(campaign.recipients, check_quota)
+            await check_outbound_quota(self._session, size)
         response = await self._call("POST", _PATH, json=unstructure(campaign))
         return structure(unwrap(response.data, "campaign"), Campaign)
 
@@ -111,6 +127,30 @@ class Campaigns(Resource):
         return CampaignHandle(
             campaign_id, self.get, interval=poll_interval, stall_timeout=stall_timeout
         )
+
+    async def _audience_size(self, recipients: Recipients, given: bool | int) -> int:
+        """How many messages the campaign will send, for the quota preflight."""
+        if given is not True:
+            if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+                raise ValidationError(
+                    f"expected True or a count >= 0, got {given!r}", field="check_quota"
+                )
+            return given
+        kind = recipients.type
+        if kind is RecipientType.EXPLICIT:
+            return len(set(recipients.value))
+        total: int | None = None
+        if kind is RecipientType.GROUP and recipients.group_id is not None:
+            total = (await Groups(self._session).get(recipients.group_id)).contact_count
+        elif kind is RecipientType.ALL:
+            total = (await Contacts(self._session).list(limit=1)).total
+        if total is None:
+            raise ValidationError(
+                f"the size of a {kind.value!r} audience cannot be read: pass the expected "
+                "count, e.g. check_quota=5000",
+                field="check_quota",
+            )
+        return total
 
     async def _transition(self, campaign_id: str, verb: str) -> Campaign:
         path = api_path("campaigns", campaign_id, verb)
