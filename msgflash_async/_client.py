@@ -9,11 +9,11 @@ from types import TracebackType
 
 import aiohttp
 
-from ._config import DEFAULT_MAX_RESPONSE_BYTES, ClientConfig, RetryPolicy, Timeouts, masked
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, ClientConfig, RetryPolicy, Timeouts
 from ._exceptions import ConfigurationError
 from ._observe import default_observer
 from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
-from ._secret import Secret
+from ._secret import Secret, masked
 from ._session import Session
 from .resources.account import AccountResource
 from .resources.billing import Billing

@@ -22,7 +22,6 @@ __all__ = [
     "ClientConfig",
     "RetryPolicy",
     "Timeouts",
-    "masked",
 ]
 
 DEFAULT_BASE_URL = "https://srv.msgflash.com"
@@ -206,11 +205,6 @@ def _settings(
     team = _reveal(team_id) or env.get("MSGFLASH_TEAM_ID") or None
     url = _normalise_base_url(base_url or env.get("MSGFLASH_BASE_URL") or DEFAULT_BASE_URL)
     return key, None if team is None else SecretText(team), url
-
-
-def masked(value: str | Secret | None) -> Secret | None:
-    """A credential argument as a :class:`Secret`, so a frame holding it never shows it."""
-    return Secret(value) if isinstance(value, str) else value
 
 
 def _reveal(value: str | Secret | None) -> str:

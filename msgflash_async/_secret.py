@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from typing import Final
+from typing import Final, overload
 
-__all__ = ["MASK", "Secret", "SecretText"]
+__all__ = ["MASK", "Secret", "SecretText", "masked"]
 
 MASK: Final = "**********"
 
@@ -61,3 +61,17 @@ class SecretText(str):
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("secret values cannot be pickled")
+
+
+@overload
+def masked(value: str | Secret) -> Secret: ...
+@overload
+def masked(value: None) -> None: ...
+def masked(value: str | Secret | None) -> Secret | None:
+    """A credential argument as a :class:`Secret`, so a frame holding it never shows it.
+
+    Entry points taking a key rebind their argument with this first: an
+    error raised while they run carries their frame, and a traceback
+    printed with locals would show a plain string.
+    """
+    return Secret(value) if isinstance(value, str) else value

@@ -399,6 +399,22 @@ async def test_a_configuration_error_never_shows_the_key(
     assert_hidden(text, msgflash_emulator)
 
 
+def test_a_refused_redis_limiter_option_never_shows_the_key() -> None:
+    from msgflash_async.redis import RedisRateLimiter
+
+    key = Secret(WRONG_KEY)  # masked in this frame, as a caller's settings object would be
+    for build in (
+        lambda: RedisRateLimiter(object(), key.reveal(), rate=0),
+        lambda: RedisRateLimiter.from_url("redis://127.0.0.1:1", key.reveal(), rate=0),
+    ):
+        try:
+            build()
+        except ValueError as error:
+            assert WRONG_KEY not in everything_about(error)
+        else:
+            raise AssertionError("no error")
+
+
 def test_a_webhook_verification_error_never_shows_the_secret(
     local_secret_watch: SecretWatch,
 ) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from .._exceptions import RateLimiterUnavailableError
 from .._ratelimit import AdaptiveMargin, Mark, SlidingWindowLimiter
 from .._repr import tolerant_repr
-from .._secret import Secret
+from .._secret import Secret, masked
 from . import _scripts
 from ._connect import connection_errors, from_url, key_space, require_redis
 
@@ -74,6 +74,7 @@ class RedisRateLimiter:
         fallback_rate: float | None = None,
         prefix: str = "msgflash",
     ) -> None:
+        api_key = masked(api_key)  # first: the errors below show this frame
         require_redis()
         if rate <= 0 or period <= 0 or margin < 0:
             raise ValueError("rate and period must be positive, margin non-negative")
@@ -113,6 +114,7 @@ class RedisRateLimiter:
         **options: Any,
     ) -> RedisRateLimiter:
         """A limiter on its own Redis connection pool, closed by :meth:`aclose`."""
+        api_key = masked(api_key)  # first: a refused option shows this frame
         limiter = cls(from_url(url, **(redis_options or {})), api_key, **options)
         limiter._owns_redis = True
         return limiter
