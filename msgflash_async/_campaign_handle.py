@@ -163,9 +163,10 @@ class CampaignHandle:
     async def progress(self) -> AsyncIterator[CampaignProgress]:
         """Yield a snapshot after each poll until the campaign is over.
 
-        The first comes at once (one poll if none was made yet). A failed,
-        cancelled or stalled campaign ends the iteration normally; awaiting
-        the handle raises its error.
+        The first comes at once (one poll if none was made yet). A failed or
+        cancelled campaign ends the iteration normally (awaiting the handle
+        raises its error); a stall raises :class:`CampaignStalledError` here
+        too, since it is no outcome.
         """
         if self._campaign is None:
             await self.refresh()
