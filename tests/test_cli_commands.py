@@ -205,3 +205,29 @@ def test_the_installed_command_runs_end_to_end(emu: Emulator, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["contacts"] == 3 and len(rows(target)) == 3
     assert emu.api_key not in result.stdout + result.stderr
+
+
+def test_usage_shows_limits_and_use(emu: Emulator) -> None:
+    emu.settings.monthly_outbound_quota = 1000
+    for _ in range(3):
+        run(emu, "send", "--instance", emu.instance_id, "--to", "+33612345678", "--text", "x")
+    data = json.loads(run(emu, "--json", "usage").stdout)
+    assert data["usage"]["messagesCount"] == 3  # the wire names, as the API sends them
+    human = run(emu, "usage")
+    assert human.exit_code == 0, human.output
+    assert "outbound messages" in human.output and "3 /" in human.output
+
+
+def test_lookup_follows_a_job_and_writes_each_result(emu: Emulator, tmp_path: Path) -> None:
+    emu.settings.not_on_whatsapp = {"+33600000007"}
+    source = tmp_path / "numbers.csv"
+    phones = [f"+3360000{n:04d}" for n in range(150)] + ["not a number"]
+    source.write_text("phone\n" + "\n".join(phones) + "\n")
+    args = ["--json", "lookup", str(source), "--instance", emu.instance_id, "--poll", "0.05"]
+    result = run(emu, *args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["requested"] == 151 and summary["on_whatsapp"] == 149
+    assert summary["not_on_whatsapp"] == 1 and summary["invalid"] == 1
+    written = {r["phone"]: r["result"] for r in rows(tmp_path / "numbers.lookup.csv")}
+    assert written["+33600000007"] == "not_on_whatsapp" and len(written) == 151
