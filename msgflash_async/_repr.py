@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-__all__ = ["tolerant_repr"]
+import attrs
+
+__all__ = ["tolerant_attrs_reprs", "tolerant_repr"]
 
 T = TypeVar("T")
 
@@ -28,3 +30,18 @@ def tolerant_repr(method: Callable[[T], str]) -> Callable[[T], str]:
             return f"<{type(self).__qualname__} (not fully built)>"
 
     return __repr__
+
+
+def tolerant_attrs_reprs(namespace: Mapping[str, Any]) -> None:
+    """Make the attrs-written repr of every attrs class defined in ``namespace`` tolerant.
+
+    Called at the end of a module whose classes have field converters: a
+    converter that raises (``OutgoingMessage(type=5)``) leaves a half-built
+    ``self`` in attrs' ``__init__`` frame, whose generated repr reads every
+    field and would fail while a traceback is printed with locals.
+    """
+    module = namespace["__name__"]
+    for value in list(namespace.values()):
+        own = vars(value).get("__repr__") if isinstance(value, type) else None
+        if own is not None and attrs.has(value) and value.__module__ == module:
+            value.__repr__ = tolerant_repr(own)  # type: ignore[method-assign]

@@ -444,11 +444,13 @@ def _own_classes_with_repr() -> list[type]:
             continue
         module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            # attrs writes the reprs of its classes: those read every field.
+            # attrs writes a repr reading every field; an attrs object is
+            # half-built only when a field converter raises in __init__.
+            converted = attrs.has(cls) and any(f.converter for f in attrs.fields(cls))
+            own = "__repr__" in vars(cls) and (converted or not attrs.has(cls))
             # Enum members are all built with their class.
-            handwritten = "__repr__" in vars(cls) and not attrs.has(cls)
-            handwritten = handwritten and not issubclass(cls, enum.Enum)
-            if cls.__module__ == module.__name__ and handwritten:
+            checked = own and not issubclass(cls, enum.Enum)
+            if cls.__module__ == module.__name__ and checked:
                 found[f"{cls.__module__}.{cls.__qualname__}"] = cls
     return [found[name] for name in sorted(found)]
 

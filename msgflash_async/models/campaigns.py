@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
+from .._repr import tolerant_attrs_reprs
 from ._enums import OpenEnum
 from .messages import Button, MessageType, SafetyDecision
 
@@ -321,3 +322,7 @@ class Campaign:
         if self.template_id is not None:
             return "template"
         return "direct" if self.type is not None else None
+
+
+# Last: converters above can leave a half-built object for a traceback to print.
+tolerant_attrs_reprs(globals())

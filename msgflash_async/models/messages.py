@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
+from .._repr import tolerant_attrs_reprs
 from ._enums import OpenEnum
 
 __all__ = [
@@ -422,3 +423,7 @@ class OutgoingMessage:
             contact_id=contact_id,
             variables=variables,
         ).validate()
+
+
+# Last: converters above can leave a half-built object for a traceback to print.
+tolerant_attrs_reprs(globals())

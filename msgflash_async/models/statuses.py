@@ -13,6 +13,7 @@ from __future__ import annotations
 import attrs
 from attrs import frozen
 
+from .._repr import tolerant_attrs_reprs
 from ._enums import OpenEnum
 
 __all__ = ["OutgoingStatus", "PublishedStatus", "StatusType"]
@@ -67,3 +68,7 @@ class PublishedStatus:
 
     instance_id: str | None = None
     provider_message_id: str | None = None
+
+
+# Last: converters above can leave a half-built object for a traceback to print.
+tolerant_attrs_reprs(globals())

@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 import attrs
 from attrs import frozen
 
+from .._repr import tolerant_attrs_reprs
 from .._secret import Secret
 from ._enums import OpenEnum
 from .instances import InstanceStatus
@@ -169,3 +170,7 @@ class WebhookEndpoint:
     secret: Secret | None = None
     active: bool | None = None
     created_at: dt.datetime | None = None
+
+
+# Last: converters above can leave a half-built object for a traceback to print.
+tolerant_attrs_reprs(globals())
