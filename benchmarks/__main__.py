@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from . import converter, fleet, overhead, pagination, sending, soak, telemetry
+from . import converter, crash, fleet, overhead, pagination, sending, soak, telemetry
 from ._common import can_pin, log, pin_client
 
 Benchmark = Callable[[bool], Awaitable[dict[str, Any]]]
@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "telemetry": telemetry.run,
     "fleet": fleet.run_fleet,
     "rate-jitter": fleet.run_jitter,
+    "crash": crash.run,
 }
 
 DEFAULT_JSON = Path(__file__).with_name("results.json")

@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import anyio
@@ -88,6 +89,10 @@ class FileJournal(BatchJournal):
 
     def lookup(self, index: int) -> JournalEntry | None:
         return self._entries.get(index)
+
+    def earlier(self) -> Mapping[int, JournalEntry]:
+        """Everything earlier runs recorded, by index (read-only)."""
+        return MappingProxyType(self._entries)
 
     async def attempt(self, index: int, fingerprint: str, key: Hashable | None) -> None:
         if self._failed is not None:
