@@ -272,8 +272,18 @@ async def test_a_timeout_or_cancellation_inside_aiohttp_never_shows_secrets(
     msgflash_emulator.faults.add(Fault.delay(30.0), method="GET", times=None)
 
     async def under_timeout() -> None:
-        async with asyncio.timeout(0.3):
-            await client.contacts.get(contact.id)
+        # It expires once the request is held by the server: inside aiohttp.
+        async with asyncio.timeout(None) as deadline:
+
+            async def expire_in_flight() -> None:
+                await _in_flight(msgflash_emulator, path)
+                deadline.reschedule(asyncio.get_running_loop().time())
+
+            helper = asyncio.create_task(expire_in_flight())
+            try:
+                await client.contacts.get(contact.id)
+            finally:
+                helper.cancel()
 
     async def cancelled() -> None:
         task = asyncio.create_task(client.contacts.get(contact.id))
@@ -296,7 +306,8 @@ async def test_a_job_wait_timing_out_mid_poll_never_shows_secrets(
     handle = await slow_team_client.contacts.bulk_delete(ids, poll_interval=0.01).submit()
     assert handle.job_id is not None
     msgflash_emulator.faults.add(Fault.delay(30.0), method="GET", times=None)  # every poll held
-    error = await raised(lambda: handle.wait(timeout=0.3))
+    # Polls every 10 ms, each held by the server: the wait expires mid-poll.
+    error = await raised(lambda: handle.wait(timeout=1.0))
     assert isinstance(error, TimeoutError)
     text = everything_about(error)
     assert "aiohttp" in text
