@@ -23,7 +23,8 @@ def test_demo_runs_end_to_end() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "contacts left : 2,350" in out
-    assert "report: accepted=1000" in out
+    assert "on WhatsApp=975 not=25 invalid=0" in out  # the number check before sending
+    assert "report: accepted=975" in out  # only to numbers on WhatsApp
     assert "webhook: read  API: read" in out
     assert "Secret('**********')" in out
     assert "campaign completed: planned=2350 sent=2350" in out

@@ -43,7 +43,8 @@ async def run_demo() -> None:
             await stream_members(client, group_id)
             await delete_some(client, ids[:DELETED])
             await subscribe(client, inbox)
-            sent = await campaign(client, emu, ids[DELETED : DELETED + CAMPAIGN])
+            reachable = await check_numbers(client, emu, CAMPAIGN)
+            sent = await campaign(client, emu, ids[DELETED : DELETED + CAMPAIGN], reachable)
             await follow_statuses(client, inbox, sent)
             await server_campaign(client, emu, group_id)
             await summary(client, started)
@@ -58,7 +59,7 @@ async def create_contacts(client: MsgFlashClient) -> list[str]:
     async def create(n: int) -> None:
         async with limiter:
             contact = await client.contacts.create(
-                name=f"Customer {n:04d}", phone=f"+3361{n:07d}", tags=["demo"]
+                name=f"Customer {n:04d}", phone=phone(n), tags=["demo"]
             )
         ids.append(contact.id)
         bar.update(len(ids))
@@ -120,26 +121,56 @@ async def subscribe(client: MsgFlashClient, inbox: WebhookInbox) -> None:
     say(f"   signing secret (shown once, masked in reprs): {endpoint.secret!r}")
 
 
-async def campaign(client: MsgFlashClient, emu: Emulator, contact_ids: Sequence[str]) -> list[str]:
+def phone(n: int) -> str:
+    """The phone of the ``n``-th demo contact."""
+    return f"+3361{n:07d}"
+
+
+async def check_numbers(client: MsgFlashClient, emu: Emulator, count: int) -> set[str]:
+    # Every 40th campaign number is "not on WhatsApp" in this emulator run.
+    phones = [phone(DELETED + n) for n in range(count)]
+    emu.settings.not_on_whatsapp.update(phones[::40])
+    say(f"\n6. Checking {len(phones):,} numbers are on WhatsApp first (a lookup job)")
+    lookup = client.number_lookups.create(emu.instance_id, phones, poll_interval=POLL)
+    handle = await lookup.submit()
+    bar = ProgressBar("checked", 100)
+    async for progress in handle.progress():
+        bar.update(
+            progress.percent, f"{progress.checked} checked, {progress.on_whatsapp} on WhatsApp"
+        )
+    bar.close()
+    result = await handle
+    say(
+        f"   on WhatsApp={result.on_whatsapp_count} not={result.not_on_whatsapp_count} "
+        f"invalid={result.invalid_count}: sending only to the first"
+    )
+    return set(result.on_whatsapp)
+
+
+async def campaign(
+    client: MsgFlashClient, emu: Emulator, contact_ids: Sequence[str], reachable: set[str]
+) -> list[str]:
     template = await client.templates.create(
         name="spring-promo",
         type="text",
         body="Hi {{contact.firstName}}, your code is {{custom.code}}",
     )
     say(
-        f"\n6. Campaign: template {template.name!r} to {len(contact_ids):,} contacts "
+        f"\n7. Campaign: template {template.name!r} to {len(reachable):,} contacts "
         "through the batch sender"
     )
-    bar = ProgressBar("sent", len(contact_ids))
+    bar = ProgressBar("sent", len(reachable))
 
     def show(progress: BatchProgress) -> None:
         bar.update(progress.done, f"{progress.rate:5.0f} req/s  rejected={progress.rejected}")
 
     def messages() -> Iterator[OutgoingMessage]:  # a generator: never held in memory
         for n, contact_id in enumerate(contact_ids):
+            if phone(n + DELETED) not in reachable:
+                continue  # not on WhatsApp: sending there risks the instance
             yield OutgoingMessage.template_message(
                 emu.instance_id,
-                f"+3361{n + DELETED:07d}",
+                phone(n + DELETED),
                 template.id,
                 contact_id=contact_id,
                 variables={"code": f"SPRING{n:04d}"},
@@ -158,7 +189,7 @@ async def campaign(client: MsgFlashClient, emu: Emulator, contact_ids: Sequence[
 
 
 async def follow_statuses(client: MsgFlashClient, inbox: WebhookInbox, ids: list[str]) -> None:
-    say("\n7. Following delivery by webhook (signed, verified, de-duplicated)")
+    say("\n8. Following delivery by webhook (signed, verified, de-duplicated)")
     with anyio.move_on_after(20):
         for message_id in ids:
             await inbox.tracker.wait_for(message_id, "read")
