@@ -68,6 +68,7 @@ from ._ratelimit import (
     RateLimitFeedback,
     SlidingWindowLimiter,
 )
+from ._reconcile import Settlement, SettlementVerdict
 from ._secret import Secret
 from ._version import __version__
 from ._withdraw import Guarded, SendWindow
@@ -253,6 +254,8 @@ __all__ = [
     "SendWindow",
     "ServerError",
     "ServerValidationError",
+    "Settlement",
+    "SettlementVerdict",
     "SlidingWindowLimiter",
     "StatusType",
     "Subscription",

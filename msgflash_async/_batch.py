@@ -55,7 +55,7 @@ from ._batch_outcomes import (
     classify_error,
     stop_reason_for,
 )
-from ._batch_pipeline import Pipeline, _take
+from ._batch_pipeline import Pipeline, Reconcile, _take
 from ._exceptions import ValidationError
 from ._journal import BatchJournal
 from ._journal_file import FileJournal
@@ -98,6 +98,8 @@ class BatchSender(Generic[M, R]):
     each message when inputs are not ``(key, message)`` pairs. ``on_report``
     gets the final :class:`BatchReport` once the batch has ended (telemetry
     uses it; an error it raises is ignored, so it can never break a batch).
+    ``reconcile`` settles the inputs an earlier run left in doubt (see
+    ``_reconcile``); without it they stay ``unknown``.
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class BatchSender(Generic[M, R]):
         progress_interval: float = 0.1,
         key: Callable[[M], Hashable] | None = None,
         on_report: Callable[[BatchReport], object] | None = None,
+        reconcile: Reconcile[M] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValidationError("must be at least 1", field="concurrency")
@@ -120,6 +123,7 @@ class BatchSender(Generic[M, R]):
         self.progress_interval = progress_interval
         self.key = key
         self.on_report = on_report
+        self.reconcile = reconcile
 
     @tolerant_repr
     def __repr__(self) -> str:

@@ -36,13 +36,13 @@ from ._batch_outcomes import (
     stop_reason_for,
 )
 from ._exceptions import MsgFlashError, ValidationError
-from ._journal import BatchJournal, fingerprint
+from ._journal import BatchJournal, JournalEntry, fingerprint
 from ._withdraw import Guarded, SendWindow, Withdrawn
 
 if TYPE_CHECKING:
     from ._batch import BatchInput, BatchSender, BatchSource
 
-__all__ = ["Pipeline", "Stop"]
+__all__ = ["Pipeline", "Reconcile", "Stop"]
 
 M = TypeVar("M")
 R = TypeVar("R")
@@ -53,6 +53,11 @@ NOT_ATTEMPTED = OutcomeStatus.NOT_ATTEMPTED
 # What the producer hands a worker: index, key, message, fingerprint (with a journal).
 _Item = tuple[int, Union[Hashable, None], M, Union[str, None]]  # noqa: UP007
 _Out = MemoryObjectSendStream[SendOutcome[R]]
+
+#: Settles an input in doubt: ``(message, attempted_at)`` to ``(verdict,
+#: message_id, reason)``, the verdict ``"accepted"``, ``"not_sent"`` or
+#: ``"unknown"`` (see ``_reconcile``).
+Reconcile = Callable[[M, Union[float, None]], Awaitable[tuple[str, Union[str, None], str]]]  # noqa: UP007
 
 
 @attrs.define
@@ -201,6 +206,8 @@ class Pipeline(Generic[M, R]):
                     self.fail("inputs_changed", self._changed(index, key, journal))
                     return
                 known = from_journal(index, key, earlier)
+                if known is not None and known.status is OutcomeStatus.UNKNOWN:
+                    known = await self._reconcile(index, key, message, earlier, journal)
                 if known is not None:
                     await self.emit(out, known)
                     return
@@ -209,6 +216,29 @@ class Pipeline(Generic[M, R]):
         else:
             self._handed.add(index)
             await _put(items, (index, key, message, fp))
+
+    async def _reconcile(
+        self,
+        index: int,
+        key: Hashable | None,
+        message: M,
+        earlier: JournalEntry,
+        journal: BatchJournal,
+    ) -> SendOutcome[R] | None:
+        """Settle an input an earlier run left in doubt; None: it was not sent, send it."""
+        reconcile = self.sender.reconcile
+        if reconcile is None:
+            return SendOutcome(index, key, OutcomeStatus.UNKNOWN, from_journal=True)
+        verdict, message_id, reason = await reconcile(message, earlier.attempted_at)
+        if verdict == "accepted":
+            journal.outcome(index, OutcomeStatus.ACCEPTED.value, message_id=message_id)
+            return SendOutcome(
+                index, key, OutcomeStatus.SKIPPED, message_id=message_id, from_journal=True
+            )
+        if verdict == "not_sent":
+            return None
+        error = MsgFlashError(f"not settled by reconciliation: {reason}")
+        return SendOutcome(index, key, OutcomeStatus.UNKNOWN, error=error, from_journal=True)
 
     def _split(self, raw: BatchInput[M]) -> tuple[Hashable | None, M]:
         if type(raw) is tuple and len(raw) == 2:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Sized
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Sized
 from typing import Any
 
 import anyio
@@ -22,9 +22,11 @@ from attrs import frozen
 
 from .._batch import BatchSender, BatchSource, BatchStream, JournalTarget
 from .._batch_outcomes import BatchProgress, BatchReport
+from .._batch_pipeline import Reconcile
 from .._converter import structure, unstructure
 from .._exceptions import MessageCancelledError, MessageFailedError, ValidationError
 from .._pagination import AsyncPaginator
+from .._reconcile import Reconciler, Settlement
 from .._session import SendGuard, Session
 from .._validation import resolve_resume
 from .._withdraw import Guarded, SendWindow
@@ -91,6 +93,8 @@ class Messages(Resource):
         key: Callable[[OutgoingMessage], Hashable] | None = None,
         template: Template | None = None,
         check_quota: bool = False,
+        reconcile: bool = True,
+        settle_after: float = 2.0,
     ) -> BatchStream[OutgoingMessage, Message]:
         """Send a large batch: one outcome per input, a report, an optional journal.
 
@@ -110,6 +114,12 @@ class Messages(Resource):
         remaining monthly outbound quota first and, if the batch cannot fit,
         raises :class:`InsufficientQuotaError` (``.fits``: how many would)
         before anything is sent; with a team key it is skipped with a warning.
+        On a resume, inputs an earlier run left in doubt (a crash, a lost
+        answer) are settled against the instance's message list first
+        (``reconcile=False`` turns it off; see :meth:`reconcile` for the rule
+        and ``settle_after``): found, they are ``skipped`` with the server's
+        message id; provably not sent, they are sent now; otherwise they stay
+        ``unknown`` with the reason.
         """
         if check_quota:
             messages = _quota_checked(self._session, messages)
@@ -124,8 +134,50 @@ class Messages(Resource):
             on_progress=on_progress,
             key=key,
             on_report=_batch_observer(self._session, "messages.send_many"),
+            reconcile=self._settler(settle_after) if reconcile and journal is not None else None,
         )
         return sender.stream(messages)
+
+    def _settler(self, settle_after: float) -> Reconcile[OutgoingMessage]:
+        reconciler = Reconciler(self._by_instance, settle_after=settle_after)
+
+        async def settle(
+            message: OutgoingMessage, attempted_at: float | None
+        ) -> tuple[str, str | None, str]:
+            found = await reconciler.settle(message, attempted_at)
+            return found.verdict.value, found.message_id, found.reason
+
+        return settle
+
+    def _by_instance(self, instance_id: str) -> AsyncPaginator[Message]:
+        return self.list(instance_id=instance_id, limit=100)
+
+    async def reconcile(
+        self,
+        sends: Iterable[tuple[OutgoingMessage, float | dt.datetime | None]],
+        *,
+        skew: float = 60.0,
+        settle_after: float = 2.0,
+    ) -> list[Settlement]:
+        """Settle sends whose outcome is unknown against the server, one result each.
+
+        Each item is a message and when it was attempted (a Unix time or an
+        aware datetime; a batch's ``JournalEntry.attempted_at``). The rule:
+        the instance's messages created since the attempt (minus ``skew``
+        seconds for clock drift) are listed; none to that recipient means
+        :attr:`~SettlementVerdict.NOT_SENT` (send it again); exactly one with
+        the same content (type and text, body or media URL; the recipient
+        alone for a template send) is :attr:`~SettlementVerdict.ACCEPTED`
+        with its id; anything else stays :attr:`~SettlementVerdict.UNKNOWN`
+        with the reason. An attempt younger than ``settle_after`` seconds is
+        waited out first, as a request cut off mid-flight may still land.
+        """
+        reconciler = Reconciler(self._by_instance, skew=skew, settle_after=settle_after)
+        results = []
+        for message, when in sends:
+            at = when.timestamp() if isinstance(when, dt.datetime) else when
+            results.append(await reconciler.settle(message, at))
+        return results
 
     async def send_text(self, instance_id: str, to: str, text: str) -> Message:
         """Shorthand for ``send(OutgoingMessage.text_message(instance_id, to, text))``."""
