@@ -35,6 +35,7 @@ from typing import Any
 import anyio
 import attrs
 
+from ._repr import tolerant_repr
 from .models.messages import Message, OutgoingMessage
 
 __all__ = ["Reconciler", "Settlement", "SettlementVerdict"]
@@ -82,6 +83,7 @@ class Reconciler:
         self._listings: dict[str, tuple[float, list[Message]]] = {}
         self._claimed: set[str] = set()
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"Reconciler(skew={self.skew}, settle_after={self.settle_after})"
 
