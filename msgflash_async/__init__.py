@@ -2,7 +2,8 @@
 
 Start with :class:`MsgFlashClient`; errors derive from :class:`MsgFlashError`
 (the tree is drawn in ``msgflash_async/_exceptions.py``). Webhook
-verification and receivers live in :mod:`msgflash_async.webhooks`, the
+verification and receivers live in :mod:`msgflash_async.webhooks`, bots
+(routers, filters, conversations, state) in :mod:`msgflash_async.bot`, the
 emulator in :mod:`msgflash_async.testing`.
 """
 
@@ -16,6 +17,8 @@ from ._exceptions import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    BotBusyError,
+    BotError,
     CampaignCancelledError,
     CampaignError,
     CampaignFailedError,
@@ -26,6 +29,8 @@ from ._exceptions import (
     ConflictError,
     ConnectError,
     ConnectionLostError,
+    ConversationCancelledError,
+    ConversationTimeoutError,
     DeadlineExceededError,
     DecodeError,
     FeatureNotAvailableError,
@@ -72,6 +77,7 @@ from ._reconcile import Settlement, SettlementVerdict
 from ._secret import Secret
 from ._version import __version__
 from ._withdraw import Guarded, SendWindow
+from .bot import Bot, BotEvent, Router
 from .models.billing import (
     Account,
     BillingPeriod,
@@ -151,6 +157,10 @@ __all__ = [
     "BatchStream",
     "BillingPeriod",
     "BillingUsage",
+    "Bot",
+    "BotBusyError",
+    "BotError",
+    "BotEvent",
     "BulkDeleteResult",
     "BulkJob",
     "BulkJobOperation",
@@ -180,6 +190,8 @@ __all__ = [
     "Contact",
     "ContactGroup",
     "ContactSort",
+    "ConversationCancelledError",
+    "ConversationTimeoutError",
     "DeadlineExceededError",
     "DecodeError",
     "FeatureNotAvailableError",
@@ -247,6 +259,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ResumeToken",
     "RetryPolicy",
+    "Router",
     "SafetyDecision",
     "SafetyGuidance",
     "Secret",

@@ -49,6 +49,10 @@ of the answer::
     ├── MessageError                  a message ended before the awaited status (.msg)
     │   ├── MessageFailedError
     │   └── MessageCancelledError
+    ├── BotError                      a bot conversation could not go on
+    │   ├── ConversationTimeoutError  no answer (or status) within the timeout; a TimeoutError
+    │   ├── ConversationCancelledError an answer was handed to a conversation that was cancelled
+    │   └── BotBusyError              too many events or conversations waiting at once
     └── WebhookVerificationError      a webhook delivery whose signature does not hold
 
 Unknown codes fall back by HTTP status; unknown statuses fall back to
@@ -64,6 +68,8 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "BotBusyError",
+    "BotError",
     "CampaignCancelledError",
     "CampaignError",
     "CampaignFailedError",
@@ -74,6 +80,8 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "ConnectionLostError",
+    "ConversationCancelledError",
+    "ConversationTimeoutError",
     "DeadlineExceededError",
     "DecodeError",
     "FeatureNotAvailableError",
@@ -427,6 +435,26 @@ class MessageFailedError(MessageError):
 
 class MessageCancelledError(MessageError):
     """The message ended with status ``cancelled`` (a scheduled or campaign message)."""
+
+
+class BotError(MsgFlashError):
+    """A bot could not go on with a conversation (see ``msgflash_async.bot``)."""
+
+
+class ConversationTimeoutError(BotError, TimeoutError):
+    """No answer, or no awaited message status, came within the timeout."""
+
+
+class ConversationCancelledError(BotError):
+    """An answer reached a conversation that was cancelled before it could handle it.
+
+    The delivery of that answer is refused, so MsgFlash delivers it again and
+    it is routed like any other message.
+    """
+
+
+class BotBusyError(BotError):
+    """Too many events or conversations are waiting at once; the delivery is retried later."""
 
 
 class WebhookVerificationError(MsgFlashError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgflash_async
+import msgflash_async.bot
 import msgflash_async.redis
 import msgflash_async.testing
 import msgflash_async.webhooks
@@ -21,6 +22,7 @@ def test_public_names_are_not_private_modules() -> None:
     exported = {n for n in dir(msgflash_async) if not n.startswith(("_", "@"))}
     # Sub-packages users import explicitly, plus the modules the names above live in.
     allowed_extra = {
+        "bot",
         "cli",
         "models",
         "otel",
@@ -34,7 +36,12 @@ def test_public_names_are_not_private_modules() -> None:
 
 
 def test_subpackages_export_sorted_names() -> None:
-    for module in (msgflash_async.webhooks, msgflash_async.testing, msgflash_async.redis):
+    for module in (
+        msgflash_async.bot,
+        msgflash_async.webhooks,
+        msgflash_async.testing,
+        msgflash_async.redis,
+    ):
         names = list(module.__all__)
         assert names == sorted(names), module.__name__
         for name in names:
