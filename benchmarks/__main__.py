@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from . import converter, crash, fleet, overhead, pagination, sending, soak, telemetry
+from . import bot, converter, crash, fleet, overhead, pagination, sending, soak, telemetry
 from ._common import can_pin, log, pin_client
 
 Benchmark = Callable[[bool], Awaitable[dict[str, Any]]]
@@ -40,6 +40,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "fleet": fleet.run_fleet,
     "rate-jitter": fleet.run_jitter,
     "crash": crash.run,
+    "bot-throughput": bot.run_throughput,
+    "bot-rss": bot.run_rss,
 }
 
 DEFAULT_JSON = Path(__file__).with_name("results.json")
