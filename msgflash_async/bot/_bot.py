@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import anyio
 from anyio.abc import TaskGroup
@@ -45,6 +45,19 @@ __all__ = ["Bot"]
 logger: Final = logging.getLogger("msgflash_async.bot")
 
 _RECEIVED: Final = WebhookEventType.MESSAGE_RECEIVED.value
+
+
+_Job: TypeAlias = tuple[Handler, BotEvent, Conversation]
+
+
+class _Worker:
+    """A task of the bot's group that runs handlers one after another."""
+
+    __slots__ = ("job", "ready")
+
+    def __init__(self) -> None:
+        self.job: _Job | None = None
+        self.ready = anyio.Event()
 
 
 class Bot:
@@ -80,6 +93,8 @@ class Bot:
         self._max_pending = max_pending
         self._pending = 0
         self._task_group: TaskGroup | None = None
+        self._idle: list[_Worker] = []
+        self._max_idle = max_concurrency
 
     def __repr__(self) -> str:
         return (
@@ -119,6 +134,7 @@ class Bot:
         task_group, self._task_group = self._task_group, None
         assert task_group is not None
         task_group.cancel_scope.cancel()  # waiting conversations end; their state stays
+        self._idle.clear()
         return await task_group.__aexit__(exc_type, exc, tb)
 
     def receiver(self, secrets: SecretsLike, **options: Any) -> WebhookReceiver:
@@ -137,10 +153,14 @@ class Bot:
         if self._pending >= self._max_pending:
             raise BotBusyError(f"{self._pending} deliveries are already waiting (max_pending)")
         bot_event = BotEvent(event, client=self.client, storage=self.storage, hub=self._hub)
+        key = bot_event.sender_key
         self._pending += 1
         try:
-            async with self._hub.lanes.hold(bot_event.sender_key), self._hub.limiter:
+            await self._hub.enter(key)
+            try:
                 await self._route(bot_event)
+            finally:
+                self._hub.leave(key)
         finally:
             self._pending -= 1
 
@@ -157,8 +177,7 @@ class Bot:
             segment = Segment()
             conversation = Conversation(self._hub, event, segment)
             event.conversation = conversation
-            assert self._task_group is not None
-            self._task_group.start_soon(self._run, route.call(), event, conversation)
+            self._dispatch((route.call(), event, conversation))
         else:
             segment, conversation = offered
         try:
@@ -168,6 +187,29 @@ class Bot:
             raise
         if segment.error is not None:
             raise segment.error
+
+    def _dispatch(self, job: _Job) -> None:
+        # An idle worker takes the job; a new one starts only when none is idle.
+        if self._idle:
+            worker = self._idle.pop()
+            worker.job = job
+            worker.ready.set()
+        else:
+            assert self._task_group is not None
+            self._task_group.start_soon(self._work, job)
+
+    async def _work(self, job: _Job) -> None:
+        # A worker waiting in a conversation is busy: handlers never wait on
+        # one another for a worker. At most max_concurrency stay idle.
+        worker = _Worker()
+        while True:
+            await self._run(*job)
+            if len(self._idle) >= self._max_idle:
+                return
+            self._idle.append(worker)
+            await worker.ready.wait()
+            assert worker.job is not None
+            job, worker.job, worker.ready = worker.job, None, anyio.Event()
 
     async def _run(self, call: Handler, event: BotEvent, conversation: Conversation) -> None:
         error: BaseException | None = ConversationCancelledError("the handler was cancelled")

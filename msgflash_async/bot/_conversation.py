@@ -21,7 +21,7 @@ from .._exceptions import BotBusyError, ConversationCancelledError, Conversation
 from ..models.messages import Message, MessageStatus
 from ..webhooks import StatusTracker
 from ._filters import Filter
-from ._lanes import Lanes, Segment
+from ._lanes import Lanes, Segment, Slots
 
 if TYPE_CHECKING:
     from ._context import BotEvent
@@ -47,7 +47,7 @@ class Hub:
 
     def __init__(self, *, max_concurrency: int, max_waiting: int, tracker: StatusTracker) -> None:
         self.lanes = Lanes()
-        self.limiter = anyio.CapacityLimiter(max_concurrency)
+        self.slots = Slots(max_concurrency)
         self.tracker = tracker
         self.max_waiting = max_waiting
         self._waiters: dict[Hashable, list[_Waiter]] = {}
@@ -90,22 +90,24 @@ class Hub:
 
     async def detached(self, key: Hashable) -> Segment:
         """Take the sender's lane and a slot from this task, until the segment ends."""
+        await self.enter(key)
+        return Segment(lambda: self.leave(key))
+
+    async def enter(self, key: Hashable) -> None:
+        """Wait for the sender's turn (``None``: no lane), then for a slot."""
         if key is not None:
             await self.lanes.acquire(key)
-        token = object()
         try:
-            await self.limiter.acquire_on_behalf_of(token)
+            await self.slots.acquire()
         except BaseException:
             if key is not None:
                 self.lanes.release(key)
             raise
 
-        def release() -> None:
-            self.limiter.release_on_behalf_of(token)
-            if key is not None:
-                self.lanes.release(key)
-
-        return Segment(release)
+    def leave(self, key: Hashable) -> None:
+        self.slots.release()
+        if key is not None:
+            self.lanes.release(key)
 
 
 class Conversation:
