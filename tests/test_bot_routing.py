@@ -294,3 +294,30 @@ async def test_duplicate_deliveries_are_dropped_before_routing(
     deliveries = [d for d in emu.webhook_deliveries if d.event == "message.received"]
     assert len(deliveries) == 6 and all(d.status == 200 for d in deliveries)
     assert sorted(seen) == ["hello 0", "hello 1", "hello 2"]
+
+
+async def test_an_inbound_image_from_the_emulator_reaches_the_type_filter(
+    emu: Emulator, client: MsgFlashClient
+) -> None:
+    seen: list[tuple[str, str | None, str | None]] = []
+    router = Router()
+
+    @router.message(message_type("image", "document"))
+    async def media(event: BotEvent) -> None:
+        seen.append((str(event.message_type), event.media_url, event.text))
+
+    @router.message()
+    async def other(event: BotEvent) -> None:
+        seen.append(("other", event.media_url, event.text))
+
+    async with serve_bot(emu, client, router, events=["message.received"]):
+        emu.simulate_inbound(
+            "+22990000001", "my receipt", type="image", media_url="https://x.test/r.png"
+        )
+        await emu.webhooks.wait_idle()
+        emu.simulate_inbound("+22990000001", "thanks")
+        await emu.webhooks.wait_idle()
+    assert seen == [
+        ("image", "https://x.test/r.png", "my receipt"),
+        ("other", None, "thanks"),
+    ]

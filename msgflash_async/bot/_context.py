@@ -100,6 +100,11 @@ class BotEvent:
         return MessageType(event.type_) if event.type_ else MessageType.TEXT
 
     @property
+    def media_url(self) -> str | None:
+        """The inbound media message's URL, or None."""
+        return self.event.media_url if isinstance(self.event, MessageReceived) else None
+
+    @property
     def message_id(self) -> str | None:
         return self.event.message_id if isinstance(self.event, MessageEvent) else None
 

@@ -108,6 +108,7 @@ class MessageReceived(MessageEvent):
     body: str | None = None
     text: str | None = None
     type_: str | None = None
+    media_url: str | None = None
 
 
 @frozen

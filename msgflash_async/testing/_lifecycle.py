@@ -221,13 +221,20 @@ class Lifecycle:
     # -- inbound and instance events ---------------------------------------
 
     def receive(
-        self, workspace: Workspace, instance: InstanceRecord, sender: str, text: str
+        self,
+        workspace: Workspace,
+        instance: InstanceRecord,
+        sender: str,
+        text: str,
+        *,
+        type: str = "text",
+        media_url: str | None = None,
     ) -> MessageRecord:
-        """Store an inbound text message and publish ``message.received``."""
+        """Store an inbound message and publish ``message.received``."""
         message = MessageRecord(
             instance_id=instance.id,
             to=instance.wa_number,
-            type="text",
+            type=type,
             body=text,
             status="received",
             now=iso_now(),
@@ -235,9 +242,12 @@ class Lifecycle:
         )
         message.direction = "inbound"
         message.from_ = sender
+        message.media_url = media_url
         workspace.messages.add(message)
         payload = message_event(message)
-        payload.update({"from": sender, "body": text, "type": "text"})
+        payload.update({"from": sender, "body": text, "type": type})
+        if media_url is not None:
+            payload["mediaUrl"] = media_url
         self._state.events.publish(workspace, payload)
         return message
 

@@ -153,12 +153,26 @@ class MessagingMixin:
         return self.state.lifecycle.pending
 
     def simulate_inbound(
-        self, sender: str, text: str, *, instance_id: str | None = None, team: bool = False
+        self,
+        sender: str,
+        text: str,
+        *,
+        type: str = "text",
+        media_url: str | None = None,
+        instance_id: str | None = None,
+        team: bool = False,
     ) -> str:
-        """Receive a text from ``sender``: stored inbound, ``message.received`` published."""
+        """Receive a message from ``sender``: stored inbound, ``message.received`` published.
+
+        ``type`` and ``media_url`` make it an image, a document, ... (``text``
+        is then its caption); the id of the stored message is returned.
+        """
         workspace = self._workspace(team)
         instance = workspace.instance(instance_id or workspace.default_instance.id)
-        return self.state.lifecycle.receive(workspace, instance, sender, text).id
+        lifecycle = self.state.lifecycle
+        return lifecycle.receive(
+            workspace, instance, sender, text, type=type, media_url=media_url
+        ).id
 
 
 def sent_message(message: MessageRecord) -> dict[str, Any]:
