@@ -28,6 +28,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .._exceptions import BotBusyError, ConversationCancelledError
+from .._repr import tolerant_repr
 from ..models.webhooks import WebhookEvent, WebhookEventType
 from ..webhooks import StatusTracker, WebhookReceiver
 from ._context import BotEvent
@@ -96,6 +97,7 @@ class Bot:
         self._idle: list[_Worker] = []
         self._max_idle = max_concurrency
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(router={self.router!r}, storage={self.storage!r}, "

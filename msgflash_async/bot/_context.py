@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ValidationError
+from .._repr import tolerant_repr
 from ..models.messages import Button, Message, MessageStatus, MessageType, OutgoingMessage
 from ..models.webhooks import (
     InstanceEvent,
@@ -69,6 +70,7 @@ class BotEvent:
         self._state: StateContext | None = None
         self._conversation: Conversation | None = None
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.event!r})"
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .._exceptions import BotBusyError, ConversationCancelledError, ConversationTimeoutError
+from .._repr import tolerant_repr
 from ..models.messages import Message, MessageStatus
 from ..webhooks import StatusTracker
 from ._filters import Filter
@@ -53,6 +54,7 @@ class Hub:
         self._waiters: dict[Hashable, list[_Waiter]] = {}
         self.waiting = 0
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lanes={len(self.lanes)}, waiting={self.waiting})"
 
@@ -119,6 +121,7 @@ class Conversation:
         self._segment = segment
         self.scope = anyio.CancelScope()
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}(sender={self._event.sender!r})"
 

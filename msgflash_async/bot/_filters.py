@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
+from .._repr import tolerant_repr
 from ..models.messages import MessageType
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class _Predicate(Filter):
         self._name = name
         self._test = test
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return self._name
 
@@ -68,6 +70,7 @@ class _All(Filter):
     def __init__(self, parts: Iterable[Filter]) -> None:
         self._parts = tuple(parts)
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return "(" + " & ".join(map(repr, self._parts)) + ")"
 
@@ -85,6 +88,7 @@ class _Any(Filter):
     def __init__(self, parts: Iterable[Filter]) -> None:
         self._parts = tuple(parts)
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return "(" + " | ".join(map(repr, self._parts)) + ")"
 
@@ -100,6 +104,7 @@ class _Not(Filter):
     def __init__(self, inner: Filter) -> None:
         self._inner = inner
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"~{self._inner!r}"
 
@@ -111,6 +116,7 @@ class _Regex(Filter):
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self._pattern = pattern
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"regex({self._pattern.pattern!r})"
 
@@ -124,6 +130,7 @@ class _Command(Filter):
         self._names = names
         self._prefix = prefix
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"command({', '.join(sorted(self._names))})"
 
@@ -142,6 +149,7 @@ class _Step(Filter):
     def __init__(self, steps: frozenset[str | None]) -> None:
         self._steps = steps
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"step({', '.join(map(repr, sorted(self._steps, key=str)))})"
 
@@ -207,6 +215,7 @@ def where(test: Callable[[BotEvent], bool | Awaitable[bool]], *, name: str = "wh
     """A filter from your own function (plain or coroutine) of the event."""
 
     class _Where(Filter):
+        @tolerant_repr
         def __repr__(self) -> str:
             return f"{name}({getattr(test, '__name__', '?')})"
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
 
+from .._repr import tolerant_repr
 from ._context import BotEvent
 from ._router import Handler
 
@@ -73,6 +74,7 @@ class Throttle:
         # sender -> (tokens left, when they were counted): a token bucket each
         self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rate={self._rate}, per={self._per})"
 

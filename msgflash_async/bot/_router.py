@@ -22,6 +22,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from attrs import frozen
 
+from .._repr import tolerant_repr
 from ..models.webhooks import WebhookEventType
 from ._context import UNKNOWN, BotEvent
 from ._filters import Filter
@@ -86,6 +87,7 @@ class Router:
         self._middlewares: list[Middleware] = []
         self._fallback: Handler | None = None
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.name!r}, handlers={len(self._entries)}, "

@@ -17,6 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 from attrs import frozen
 
+from .._repr import tolerant_attrs_reprs, tolerant_repr
+
 __all__ = ["MemoryStateStorage", "RedisStateStorage", "State", "StateContext", "StateStorage"]
 
 
@@ -82,6 +84,7 @@ class MemoryStateStorage:
     def __len__(self) -> int:
         return len(self._states)
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}(entries={len(self)}, max_entries={self._max_entries})"
 
@@ -131,6 +134,7 @@ class RedisStateStorage:
         storage._owned = True
         return storage
 
+    @tolerant_repr
     def __repr__(self) -> str:
         # The URL may carry a password: never shown.
         return f"{type(self).__name__}(prefix={self._prefix!r}, ttl_ms={self._ttl_ms})"
@@ -160,6 +164,7 @@ class StateContext:
         self.key = key
         self._cached: State | None = None
 
+    @tolerant_repr
     def __repr__(self) -> str:
         return f"{type(self).__name__}(key={self.key!r})"
 
@@ -195,3 +200,6 @@ class StateContext:
         await self._storage.save(self.key, state)
         self._cached = state
         return state
+
+
+tolerant_attrs_reprs(globals())
