@@ -27,12 +27,14 @@ async def test_the_fleet_sends_every_input_once_despite_a_kill(
     assert "killed worker" in output
     summary = re.search(
         r"16 inputs: (\d+) sent once, duplicates: 0, never sent: (\d+), "
-        r"reported unknown: (\d+), 429s: 0",
+        r"reported unknown: (\d+), 429s: \d+",
         output,
     )
     assert summary is not None, output
+    # (429s are not asserted here: a loaded machine may stall a request past the
+    # 10 ms margin; test_redis_limiter.py holds the shared budget to the limit.)
     once, never, unknown = (int(g) for g in summary.groups())
-    assert once + never == 16
-    assert never <= unknown
+    assert once == 16  # the dead worker's sends in doubt were settled, none re-sent
+    assert never == unknown == 0
     # The killed worker's shard was finished by another worker (4 shards reported).
     assert len({line for line in output.splitlines() if '"shard"' in line}) >= 4

@@ -15,6 +15,7 @@ import pytest
 from journal_worker import messages
 
 from msgflash_async import MsgFlashClient, OutcomeStatus, ValidationError
+from msgflash_async._journal import fingerprint
 from msgflash_async.redis import LeaseLostError, RedisJournal
 from msgflash_async.testing import Emulator
 
@@ -123,8 +124,33 @@ async def test_a_killed_owner_is_taken_over_after_its_lease(
             == count
         )
         assert emu.duplicate_recipients() == {}  # nothing the dead owner sent went twice
-        # Only requests in flight (or whose outcome was not yet written) are unknown.
-        assert len(report.unknown) <= 8
-        sent = {m["to"] for m in emu.sent_messages}
-        unknown = {key for u in report.unknown if isinstance(key := u.key, str)}
-        assert {to for to, _ in messages(emu.instance_id, count)} - sent <= unknown
+        # What the dead owner had in flight was settled against the server's
+        # message list: nothing left unknown, every input sent exactly once.
+        assert report.unknown == ()
+        sent = [m["to"] for m in emu.sent_messages]
+        assert sorted(sent) == sorted(to for to, _ in messages(emu.instance_id, count))
+
+
+async def test_a_takeover_settles_the_dead_owners_sends_in_doubt(redis_client: Any) -> None:
+    # The dead owner's journal: two attempts with no outcome. One request had
+    # reached the server, the other died before it left.
+    async with (
+        Emulator(rate_limit=None, message_step=None) as emu,
+        MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client,
+    ):
+        inputs = messages(emu.instance_id, 3)
+        dead = RedisJournal(redis_client, "in-doubt")
+        await dead.open()
+        for index, (key, message) in enumerate(inputs[:2]):
+            await dead.attempt(index, fingerprint(message), key)
+        sent = await client.messages.send(inputs[0][1])
+        await redis_client.delete("msgflash:journal:{in-doubt}:lease")  # the lease ran out
+        report = await client.messages.send_many(
+            inputs, journal=RedisJournal(redis_client, "in-doubt"), settle_after=0
+        )
+        assert report.unknown == ()
+        assert report.counts[OutcomeStatus.SKIPPED] == 1  # settled: the server had it
+        assert report.accepted == 2  # the one that never left, and the new one
+        assert emu.duplicate_recipients() == {}
+        assert emu.sent_count == 3
+        assert sent.id in {m["id"] for m in emu.sent_messages}

@@ -11,8 +11,8 @@ that every input was sent once:
     python examples/fleet/run.py 4 10         # SHARDS PER_SHARD
 
 Exit status 0 when no input was sent twice and every input was sent, except
-those a worker reported ``unknown`` (in flight when its owner died: never
-re-sent blindly).
+those a worker reported ``unknown`` (in flight when its owner died and not
+settled by reconciliation: never re-sent blindly).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ it), and mark it finished. All workers send through one
 ``RedisRateLimiter``, so together they hold the key's 10 requests a second.
 If a worker dies, the lease on its shard runs out after ``LEASE`` seconds
 and the next worker to try takes the shard over: inputs already accepted
-are skipped, the rest are sent.
+are skipped, those the dead worker had in flight are settled against the
+server's message list (reconciliation), the rest are sent.
 
     export MSGFLASH_API_KEY=msgf_live_... MSGFLASH_INSTANCE_ID=... REDIS_URL=redis://...
     python examples/fleet/worker.py SHARDS PER_SHARD      # run it on every worker
