@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import random
@@ -15,6 +14,7 @@ import attrs
 
 from ._exceptions import ConfigurationError, RateLimitError
 from ._secret import Secret, SecretText
+from ._validation import is_loopback
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -260,18 +260,9 @@ def _check_base_url(url: str) -> None:
         )
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
     raise ConfigurationError(
         f"Refusing base URL {url!r}: the API key must travel over https "
         "(plain http is allowed only to localhost / 127.0.0.1 / ::1, e.g. the emulator)."
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

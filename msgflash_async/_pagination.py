@@ -16,10 +16,7 @@ useful page brings at least one item, so that is all a sane server needs).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import json
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -36,8 +33,15 @@ import anyio
 import attrs
 
 from ._exceptions import PaginationError, ValidationError
+from ._resume import ResumeToken, resolve_resume
 
-__all__ = ["DEFAULT_MAX_EMPTY_PAGES", "AsyncPaginator", "Page", "ResumeToken"]
+__all__ = [
+    "DEFAULT_MAX_EMPTY_PAGES",
+    "AsyncPaginator",
+    "Page",
+    "ResumeToken",
+    "resolve_resume",
+]
 
 T = TypeVar("T")
 
@@ -67,51 +71,6 @@ class Page(Generic[T]):
 
     def __iter__(self) -> Any:
         return iter(self.items)
-
-
-@attrs.frozen
-class ResumeToken:
-    """Where a scan stopped and the query it ran, as one string to store.
-
-    ``page`` is the cursor the page the scan stopped in was fetched with
-    (None for the list's first page) and ``skip`` how many of that page's
-    items the caller already had. Cursors are opaque, so an offset into a
-    refetched page is the finest position a client can hold: an item the
-    server inserted into or deleted from the seen part of that page meanwhile
-    shifts the resume point by one item each (a repeat or a miss). A scan
-    stopped on a page boundary needs no offset: it resumes at the next
-    page's cursor.
-
-    The contacts cursor encodes the sort order, so resuming with a different
-    ``sort`` would skip or repeat items; the token carries the query along.
-    """
-
-    page: str | None
-    query: Mapping[str, Any] = attrs.field(factory=dict)
-    skip: int = 0
-
-    def encode(self) -> str:
-        fields: dict[str, Any] = {"c": self.page, "q": dict(self.query)}
-        if self.skip:
-            fields["s"] = self.skip  # absent on page boundaries: tokens as before
-        raw = json.dumps(fields, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> ResumeToken:
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            page, skip = raw["c"], raw.get("s", 0)
-            if not _is_offset(skip):
-                raise ValueError("bad offset")
-            return cls(page=None if page is None else str(page), query=dict(raw["q"]), skip=skip)
-        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
-            raise ValidationError("not a resume token of this SDK", field="resume") from None
-
-
-def _is_offset(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @attrs.frozen

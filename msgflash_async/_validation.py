@@ -8,29 +8,34 @@ documentation states are checked here; ids stay opaque and unchecked.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Final
 
 from ._exceptions import ValidationError
-from ._pagination import ResumeToken
 
 __all__ = [
     "MAX_IDS_PER_CALL",
+    "MAX_PAGE_SIZE",
     "MAX_SEARCH_LENGTH",
     "check_color",
     "check_ids",
     "check_limit",
+    "check_list_args",
     "check_phone",
     "check_search",
     "check_text",
-    "resolve_resume",
+    "is_loopback",
 ]
 
 MAX_IDS_PER_CALL: Final = 10_000
 """Ids one bulk call accepts (bulk delete, add or remove group members)."""
 
 MAX_SEARCH_LENGTH: Final = 100
+
+MAX_PAGE_SIZE: Final = 100
+"""The largest page the documented lists serve; the SDK asks for it by default."""
 
 # E.164: a plus, then 7 (Saint Helena) to 15 digits, the country code never
 # starting with 0.
@@ -71,15 +76,38 @@ def check_search(value: str | None, field: str = "search") -> str | None:
     return check_text(value, field, max_length=MAX_SEARCH_LENGTH)
 
 
-def check_limit(value: int | None, maximum: int, field: str = "limit") -> int | None:
-    """A page size between 1 and the endpoint's ``maximum``, or ``None``."""
+def check_limit(
+    value: int | None, maximum: int | None = MAX_PAGE_SIZE, field: str = "limit"
+) -> int | None:
+    """A page size between 1 and the endpoint's ``maximum`` (None: no maximum), or ``None``."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ValidationError(
-            f"expected an integer from 1 to {maximum}, got {value!r}", field=field
-        )
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        bad = True
+    else:
+        bad = maximum is not None and value > maximum
+    if bad:
+        expected = "a positive integer" if maximum is None else f"an integer from 1 to {maximum}"
+        raise ValidationError(f"expected {expected}, got {value!r}", field=field)
     return value
+
+
+def check_list_args(search: str | None, limit: int | None) -> dict[str, Any]:
+    """The checked ``search`` and ``limit`` of a searchable list, as its query."""
+    return {"search": check_search(search), "limit": check_limit(limit)}
+
+
+_LOOPBACK_NAMES: Final = frozenset({"localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_ids(
@@ -100,33 +128,3 @@ def check_ids(
     if max_items is not None and len(ids) > max_items:
         raise ValidationError(f"at most {max_items} ids per call, got {len(ids)}", field=field)
     return ids
-
-
-def resolve_resume(
-    resume: str | None, cursor: str | None, query: Mapping[str, Any]
-) -> tuple[str | ResumeToken | None, dict[str, Any]]:
-    """Where to start (a cursor, or the decoded token) and the query to list with.
-
-    ``query`` holds the caller's arguments, ``None`` where not given. A token
-    restores the query it was taken from (the cursor encodes the sort, and a
-    changed filter would skip or repeat items); a given argument that
-    disagrees with the token is refused. A given ``limit`` may differ: page
-    size does not change which items come next.
-    """
-    given = {k: v for k, v in query.items() if v is not None}
-    if resume is None:
-        return cursor, given
-    if cursor is not None:
-        raise ValidationError("pass either cursor or resume, not both", field="resume")
-    token = ResumeToken.decode(resume)
-    restored = dict(token.query)
-    for key, value in given.items():
-        if key != "limit" and key in restored and restored[key] != value:
-            raise ValidationError(
-                f"{key}={value!r} differs from the resumed list's {restored[key]!r}",
-                field=key,
-            )
-        if key != "limit" and key not in restored:
-            raise ValidationError(f"{key} was not part of the resumed list", field=key)
-    restored.update(given)
-    return token, restored

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from msgflash_async._exceptions import ValidationError
-from msgflash_async._pagination import ResumeToken
+from msgflash_async._pagination import ResumeToken, resolve_resume
 from msgflash_async._validation import (
     MAX_IDS_PER_CALL,
     check_color,
@@ -14,7 +14,7 @@ from msgflash_async._validation import (
     check_phone,
     check_search,
     check_text,
-    resolve_resume,
+    is_loopback,
 )
 
 
@@ -146,3 +146,25 @@ def test_resolve_resume_refuses_cursor_and_token_together() -> None:
 def test_resolve_resume_refuses_garbage() -> None:
     with pytest.raises(ValidationError, match="resume"):
         resolve_resume("not-a-token!!", None, {})
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("localhost", True),
+        ("LocalHost", True),
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("example.com", False),
+        ("10.0.0.1", False),
+    ],
+)
+def test_is_loopback(host: str, expected: bool) -> None:
+    assert is_loopback(host) is expected
+
+
+def test_check_limit_without_maximum_takes_any_positive_integer() -> None:
+    assert check_limit(5000, maximum=None) == 5000
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ValidationError, match="positive integer"):
+            check_limit(bad, maximum=None)  # type: ignore[arg-type]

@@ -36,9 +36,72 @@ class Resource:
             method, path, params=params, json=json, idempotent=idempotent, guard=guard
         )
 
-    async def _get_model(self, path: str, model: type[T], params: Params | None = None) -> T:
-        response = await self._call("GET", path, params=params)
-        return structure(response.data, model)
+    async def _model(
+        self,
+        method: str,
+        path: str,
+        model: type[T],
+        *,
+        key: str | None = None,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        guard: SendGuard | None = None,
+    ) -> T:
+        """Send the call and structure its answer as ``model``.
+
+        ``key`` names the wrapper a single object may come in
+        (``{"contact": {...}}``); see :func:`unwrap`.
+        """
+        response = await self._call(
+            method, path, params=params, json=json, idempotent=idempotent, guard=guard
+        )
+        data = response.data if key is None else unwrap(response.data, key)
+        return structure(data, model)
+
+    async def _get(
+        self,
+        path: str,
+        model: type[T],
+        *,
+        key: str | None = None,
+        params: Params | None = None,
+        guard: SendGuard | None = None,
+    ) -> T:
+        return await self._model("GET", path, model, key=key, params=params, guard=guard)
+
+    async def _post(
+        self,
+        path: str,
+        model: type[T],
+        *,
+        key: str | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        guard: SendGuard | None = None,
+    ) -> T:
+        """A POST; never retried once it may have reached the server unless ``idempotent``."""
+        return await self._model(
+            "POST", path, model, key=key, json=json, idempotent=idempotent, guard=guard
+        )
+
+    async def _put(self, path: str, model: type[T], *, key: str | None = None, json: Any) -> T:
+        return await self._model("PUT", path, model, key=key, json=json)
+
+    async def _delete(self, path: str, *, json: Any = None) -> None:
+        await self._call("DELETE", path, json=json)
+
+    def _whole_list(
+        self, path: str, model: type[T], list_keys: tuple[str, ...]
+    ) -> AsyncPaginator[T]:
+        """A paginator over an endpoint that answers every item at once (one page)."""
+
+        async def fetch(_: str | None) -> Page[T]:
+            response = await self._call("GET", path)
+            items = structure(items_of(response.data, list_keys), list[model])  # type: ignore[valid-type]
+            return Page(items=items, total=len(items))
+
+        return AsyncPaginator(fetch)
 
     def _cursor_list(
         self,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from .._converter import structure
 from ..models.billing import Account, BillingUsage
-from ._base import Resource, api_path, unwrap
+from ._base import Resource, api_path
 
 __all__ = ["AccountResource"]
 
@@ -21,9 +20,8 @@ class AccountResource(Resource):
 
     async def me(self) -> Account:
         """The account; its shape is not documented, so every field is kept as sent."""
-        response = await self._call("GET", _ME)
-        return structure(unwrap(response.data, "user"), Account)
+        return await self._get(_ME, Account, key="user")
 
     async def usage(self) -> BillingUsage:
         """``GET /usage``, the legacy route: the same answer as ``billing.usage()``."""
-        return await self._get_model(_USAGE, BillingUsage)
+        return await self._get(_USAGE, BillingUsage)

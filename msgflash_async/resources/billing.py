@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 import weakref
 
-from .._converter import items_of, structure
 from .._exceptions import InsufficientQuotaError, TeamKeyNotAllowedError, ValidationError
 from .._pagination import AsyncPaginator, Page
 from .._session import Session
-from .._validation import check_limit
+from .._validation import MAX_PAGE_SIZE, check_limit
 from ..models.billing import BillingUsage, Payment, Plan, Quota, SubscriptionInfo
 from ._base import Resource, api_path, numbered_page, page_number
 
@@ -24,7 +23,6 @@ __all__ = ["MAX_PAGE_SIZE", "Billing", "check_outbound_quota"]
 
 logger = logging.getLogger("msgflash_async")
 
-MAX_PAGE_SIZE = 100
 """The largest page of payments (the server's default is 20)."""
 
 _PLANS = api_path("billing", "plans")
@@ -46,21 +44,15 @@ class Billing(Resource):
         ``currency``, ``price_eur``, ``price_fcfa``); :attr:`Plan.prices`
         reads them all.
         """
-
-        async def fetch(_: str | None) -> Page[Plan]:
-            response = await self._call("GET", _PLANS)
-            items = structure(items_of(response.data, ("plans", "items")), list[Plan])
-            return Page(items=items, total=len(items))
-
-        return AsyncPaginator(fetch)
+        return self._whole_list(_PLANS, Plan, ("plans", "items"))
 
     async def subscription(self) -> SubscriptionInfo:
         """The subscription with its plan's limits and features, usage and period."""
-        return await self._get_model(_SUBSCRIPTION, SubscriptionInfo)
+        return await self._get(_SUBSCRIPTION, SubscriptionInfo)
 
     async def usage(self) -> BillingUsage:
         """This period's limits, features and usage (personal key only)."""
-        return await self._get_model(_USAGE, BillingUsage)
+        return await self._get(_USAGE, BillingUsage)
 
     async def quota(self) -> Quota:
         """What is left this period: outbound messages (statuses included) and API requests.

@@ -22,9 +22,9 @@ from .._jobs import (
     JobRunner,
     split,
 )
-from .._pagination import AsyncPaginator
+from .._pagination import AsyncPaginator, resolve_resume
 from .._session import Response
-from .._validation import MAX_IDS_PER_CALL, check_ids, check_limit, resolve_resume
+from .._validation import MAX_IDS_PER_CALL, MAX_PAGE_SIZE, check_ids, check_limit
 from ..models.contacts import AddMembersResult, BulkDeleteResult, RemoveMembersResult
 from ..models.jobs import BulkJob, BulkJobAccepted, BulkJobOperation
 from ._base import Resource, api_path
@@ -35,8 +35,6 @@ R = TypeVar("R")
 
 BulkResult: TypeAlias = BulkDeleteResult | AddMembersResult | RemoveMembersResult
 """The result of any bulk operation, for handles rebuilt from a job id."""
-
-MAX_PAGE_SIZE = 100
 
 
 @attrs.frozen

@@ -80,13 +80,11 @@ class Campaigns(Resource):
         if check_quota is not False:
             size = await self._audience_size(campaign.recipients, check_quota)
             await check_outbound_quota(self._session, size)
-        response = await self._call("POST", _PATH, json=unstructure(campaign))
-        return structure(unwrap(response.data, "campaign"), Campaign)
+        return await self._post(_PATH, Campaign, key="campaign", json=unstructure(campaign))
 
     async def get(self, campaign_id: str) -> Campaign:
         """The campaign with its stats and their timestamps."""
-        response = await self._call("GET", api_path("campaigns", campaign_id))
-        return structure(unwrap(response.data, "campaign"), Campaign)
+        return await self._get(api_path("campaigns", campaign_id), Campaign, key="campaign")
 
     async def pause(self, campaign_id: str) -> Campaign:
         """Stop enqueueing messages (those already queued still go).

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .._converter import structure, unstructure
+from .._converter import unstructure
 from .._exceptions import ValidationError
 from .._jobs import DEFAULT_POLL_INTERVAL, BulkOperation
-from .._pagination import AsyncPaginator
+from .._pagination import AsyncPaginator, resolve_resume
 from .._validation import (
+    MAX_PAGE_SIZE,
     check_limit,
     check_phone,
     check_search,
     check_text,
-    resolve_resume,
 )
 from ..models.contacts import (
     BulkDeleteResult,
@@ -26,13 +26,10 @@ from ..models.contacts import (
     ContactUpdate,
 )
 from ..models.jobs import BulkJob
-from ._base import Resource, api_path, unwrap
+from ._base import Resource, api_path
 from .bulk_jobs import BulkJobs, delete_result, job_or_result
 
 __all__ = ["MAX_PAGE_SIZE", "Contacts"]
-
-MAX_PAGE_SIZE = 100
-"""The largest page the contacts and groups lists serve (the default is 50)."""
 
 
 class Contacts(Resource):
@@ -55,12 +52,12 @@ class Contacts(Resource):
         )
         # POST is not retried once it may have reached the server: a retry
         # could create the contact twice.
-        response = await self._call("POST", api_path("contacts"), json=unstructure(body))
-        return structure(unwrap(response.data, "contact"), Contact)
+        return await self._post(
+            api_path("contacts"), Contact, key="contact", json=unstructure(body)
+        )
 
     async def get(self, contact_id: str) -> Contact:
-        response = await self._call("GET", _contact(contact_id))
-        return structure(unwrap(response.data, "contact"), Contact)
+        return await self._get(_contact(contact_id), Contact, key="contact")
 
     async def update(
         self,
@@ -85,12 +82,11 @@ class Contacts(Resource):
         if body == ContactUpdate():
             raise ValidationError("give at least one field to change")
         path = _contact(contact_id)
-        response = await self._call("PUT", path, json=unstructure(body))
-        return structure(unwrap(response.data, "contact"), Contact)
+        return await self._put(path, Contact, key="contact", json=unstructure(body))
 
     async def delete(self, contact_id: str) -> None:
         """Delete one contact (``NotFoundError`` if it does not exist)."""
-        await self._call("DELETE", _contact(contact_id))
+        await self._delete(_contact(contact_id))
 
     def list(
         self,

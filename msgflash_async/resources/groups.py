@@ -7,8 +7,13 @@ from collections.abc import Iterable, Sequence
 from .._converter import structure, unstructure
 from .._exceptions import ValidationError
 from .._jobs import DEFAULT_POLL_INTERVAL, BulkOperation
-from .._pagination import AsyncPaginator
-from .._validation import check_color, check_limit, check_search, check_text, resolve_resume
+from .._pagination import AsyncPaginator, resolve_resume
+from .._validation import (
+    MAX_PAGE_SIZE,
+    check_color,
+    check_list_args,
+    check_text,
+)
 from ..models.contacts import (
     AddMembersResult,
     Contact,
@@ -19,9 +24,8 @@ from ..models.contacts import (
     RemoveMembersResult,
 )
 from ..models.jobs import BulkJob
-from ._base import Resource, api_path, unwrap
+from ._base import Resource, api_path
 from .bulk_jobs import BulkJobs, add_result, job_or_result
-from .contacts import MAX_PAGE_SIZE
 
 __all__ = ["Groups"]
 
@@ -46,12 +50,10 @@ class Groups(Resource):
             color=None if color is None else check_color(color),
         )
         # POST is not retried once it may have reached the server.
-        response = await self._call("POST", _groups(), json=unstructure(body))
-        return structure(unwrap(response.data, "group"), ContactGroup)
+        return await self._post(_groups(), ContactGroup, key="group", json=unstructure(body))
 
     async def get(self, group_id: str) -> ContactGroup:
-        response = await self._call("GET", _groups(group_id))
-        return structure(unwrap(response.data, "group"), ContactGroup)
+        return await self._get(_groups(group_id), ContactGroup, key="group")
 
     async def update(
         self,
@@ -69,12 +71,11 @@ class Groups(Resource):
         )
         if body == GroupUpdate():
             raise ValidationError("give at least one field to change")
-        response = await self._call("PUT", _groups(group_id), json=unstructure(body))
-        return structure(unwrap(response.data, "group"), ContactGroup)
+        return await self._put(_groups(group_id), ContactGroup, key="group", json=unstructure(body))
 
     async def delete(self, group_id: str) -> None:
         """Delete a group (its contacts stay in the address book)."""
-        await self._call("DELETE", _groups(group_id))
+        await self._delete(_groups(group_id))
 
     def list(
         self,
@@ -93,9 +94,7 @@ class Groups(Resource):
         server's 50: at 10 requests a second the page count dominates.
         ``resume`` takes a ``resume_token`` and restores its search.
         """
-        check_search(search)
-        check_limit(limit, MAX_PAGE_SIZE)
-        start, query = resolve_resume(resume, cursor, {"search": search, "limit": limit})
+        start, query = resolve_resume(resume, cursor, check_list_args(search, limit))
         query.setdefault("limit", MAX_PAGE_SIZE)
         return self._cursor_list(
             _groups(),
@@ -123,9 +122,7 @@ class Groups(Resource):
         The page size limits of this endpoint are not documented: ``limit``
         is checked against 1 to 100 and left to the server when not given.
         """
-        check_search(search)
-        check_limit(limit, MAX_PAGE_SIZE)
-        start, query = resolve_resume(resume, cursor, {"search": search, "limit": limit})
+        start, query = resolve_resume(resume, cursor, check_list_args(search, limit))
         return self._cursor_list(
             _groups(group_id, "members"),
             Contact,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from .._converter import items_of, structure
-from .._pagination import AsyncPaginator, Page
+from .._pagination import AsyncPaginator
 from ..models.instances import Instance, InstanceHealth, InstanceState
-from ._base import Resource, api_path, unwrap
+from ._base import Resource, api_path
 
 __all__ = ["Instances"]
 
@@ -19,23 +18,14 @@ class Instances(Resource):
         The endpoint is not paginated (a plain array); the paginator is kept
         so every list of the SDK reads the same way.
         """
-        path = api_path("instances")
-
-        async def fetch(_: str | None) -> Page[Instance]:
-            response = await self._call("GET", path)
-            items = structure(items_of(response.data, ("instances", "items")), list[Instance])
-            return Page(items=items, total=len(items))
-
-        return AsyncPaginator(fetch)
+        return self._whole_list(api_path("instances"), Instance, ("instances", "items"))
 
     async def get(self, instance_id: str) -> Instance:
-        response = await self._call("GET", api_path("instances", instance_id))
-        return structure(unwrap(response.data, "instance"), Instance)
+        return await self._get(api_path("instances", instance_id), Instance, key="instance")
 
     async def state(self, instance_id: str) -> InstanceState:
         """The live connection state (``status``, provider's ``provider_state``)."""
-        response = await self._call("GET", api_path("instances", instance_id, "state"))
-        return structure(response.data, InstanceState)
+        return await self._get(api_path("instances", instance_id, "state"), InstanceState)
 
     async def health(self, instance_id: str) -> InstanceHealth:
         """Warm-up and sending health, an open model: the shape is not documented.
@@ -43,5 +33,4 @@ class Instances(Resource):
         ``health.data`` holds every field the server sent, unknown ones
         included; ``health.get("warmup")`` reads one.
         """
-        response = await self._call("GET", api_path("instances", instance_id, "health"))
-        return structure(response.data, InstanceHealth)
+        return await self._get(api_path("instances", instance_id, "health"), InstanceHealth)

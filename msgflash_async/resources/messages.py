@@ -23,17 +23,17 @@ from attrs import frozen
 from .._batch import BatchSender, BatchSource, BatchStream, JournalTarget
 from .._batch_outcomes import BatchProgress, BatchReport
 from .._batch_pipeline import Reconcile
-from .._converter import structure, unstructure
+from .._converter import unstructure
 from .._exceptions import MessageCancelledError, MessageFailedError, ValidationError
-from .._pagination import AsyncPaginator
+from .._pagination import AsyncPaginator, resolve_resume
 from .._reconcile import Reconciler, Settlement
 from .._session import SendGuard, Session
-from .._validation import resolve_resume
+from .._validation import check_limit
 from .._withdraw import Guarded, SendWindow
 from ..models.messages import Message, MessageStatus, OutgoingMessage, status_reached
 from ..models.templates import Template
 from ..templating import require_variables
-from ._base import Resource, api_path, unwrap
+from ._base import Resource, api_path
 from .billing import check_outbound_quota
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "Messages"]
@@ -80,8 +80,7 @@ class Messages(Resource):
                 "use schedule() for a message with a send time", field="scheduled_at"
             )
         body = _checked(message, template)
-        response = await self._call("POST", _SEND, json=body, guard=guard)
-        return structure(unwrap(response.data, "message"), Message)
+        return await self._post(_SEND, Message, key="message", json=body, guard=guard)
 
     def send_many(
         self,
@@ -201,13 +200,13 @@ class Messages(Resource):
                 field="scheduled_at",
             )
         body = _checked(attrs.evolve(message, scheduled_at=scheduled_at), template)
-        response = await self._call("POST", _SCHEDULE, json=body)
-        return structure(unwrap(response.data, "message"), Message)
+        return await self._post(_SCHEDULE, Message, key="message", json=body)
 
     async def get(self, message_id: str, *, guard: SendGuard | None = None) -> Message:
         """One message with its current status (``NotFoundError`` if unknown)."""
-        response = await self._call("GET", api_path("messages", message_id), guard=guard)
-        return structure(unwrap(response.data, "message"), Message)
+        return await self._get(
+            api_path("messages", message_id), Message, key="message", guard=guard
+        )
 
     def list(
         self,
@@ -227,10 +226,7 @@ class Messages(Resource):
         documented, so ``limit`` is sent only when given. ``resume`` takes a
         ``paginator.resume_token`` and restores that scan's filters.
         """
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
-        ):
-            raise ValidationError(f"expected a positive integer, got {limit!r}", field="limit")
+        check_limit(limit, maximum=None)  # the page size maximum is not documented
         status_value = None if status is None else MessageStatus(status).value
         given = unstructure(_ListQuery(instance_id, status_value, limit))
         start, query = resolve_resume(resume, cursor, given)

@@ -38,7 +38,7 @@ from .._jobs import (
 )
 from .._pagination import AsyncPaginator, Page
 from .._repr import tolerant_repr
-from .._validation import check_limit
+from .._validation import MAX_PAGE_SIZE, check_limit
 from ..models.jobs import BulkJob, BulkJobOperation, BulkJobStatus, BulkProgress
 from ..models.lookups import (
     ImportContactsResult,
@@ -55,7 +55,6 @@ __all__ = ["MAX_NUMBERS_PER_CALL", "LookupHandle", "LookupOperation", "NumberLoo
 MAX_NUMBERS_PER_CALL = 10_000
 """Numbers one lookup call accepts; more are split into several calls."""
 
-MAX_PAGE_SIZE = 100
 
 _CREATE = api_path("number-lookups")
 _OPERATION = BulkJobOperation("number_lookup")
@@ -195,8 +194,7 @@ class NumberLookups(Resource):
             raise ValidationError("expected a non-empty tag", field="tag")
         path = api_path("number-lookups", lookup_id, "import-contacts")
         body = {} if tag is None else {"tag": tag}
-        response = await self._call("POST", path, json=body)
-        return structure(response.data, ImportContactsResult)
+        return await self._post(path, ImportContactsResult, json=body)
 
     def list(
         self, *, limit: int | None = None, max_items: int | None = None

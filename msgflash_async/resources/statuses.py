@@ -9,7 +9,7 @@ the server: a lost answer leaves the outcome unknown.
 
 from __future__ import annotations
 
-from .._converter import structure, unstructure
+from .._converter import unstructure
 from .._exceptions import ValidationError
 from ..models.statuses import OutgoingStatus, PublishedStatus
 from ._base import Resource, api_path
@@ -29,8 +29,7 @@ class Statuses(Resource):
                 f"expected an OutgoingStatus, got {type(status).__name__}", field="status"
             )
         body = unstructure(status.validate())
-        response = await self._call("POST", _PATH, json=body)
-        return structure(response.data, PublishedStatus)
+        return await self._post(_PATH, PublishedStatus, json=body)
 
     async def create_text(
         self, instance_id: str, text: str, *, background_color: str | None = None

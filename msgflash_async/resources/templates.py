@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._converter import structure, unstructure
+from .._converter import unstructure
 from .._exceptions import ValidationError
 from .._pagination import AsyncPaginator, Page, ResumeToken
-from .._validation import check_limit, check_text
+from .._validation import MAX_PAGE_SIZE, check_limit, check_text
 from ..models.templates import (
     Template,
     TemplateCreate,
@@ -26,12 +26,10 @@ from ..models.templates import (
     TemplateUpdate,
 )
 from ..templating import TemplateCheck, check_variables
-from ._base import Resource, api_path, numbered_page, page_number, unwrap
+from ._base import Resource, api_path, numbered_page, page_number
 
 __all__ = ["MAX_PAGE_SIZE", "Templates", "template_page"]
 
-MAX_PAGE_SIZE = 100
-"""The largest page of templates (the server's default is 20)."""
 
 _LIST_KEYS = ("templates", "items", "data")
 
@@ -118,12 +116,12 @@ class Templates(Resource):
         _check_content(kind, body, media_url)
         request = TemplateCreate(check_text(name, "name"), kind, body, media_url)
         # A POST: never retried once it may have reached the server.
-        response = await self._call("POST", api_path("templates"), json=unstructure(request))
-        return structure(unwrap(response.data, "template"), Template)
+        return await self._post(
+            api_path("templates"), Template, key="template", json=unstructure(request)
+        )
 
     async def get(self, template_id: str) -> Template:
-        response = await self._call("GET", api_path("templates", template_id))
-        return structure(unwrap(response.data, "template"), Template)
+        return await self._get(api_path("templates", template_id), Template, key="template")
 
     async def update(
         self,
@@ -144,12 +142,11 @@ class Templates(Resource):
         if request == TemplateUpdate():
             raise ValidationError("give at least one field to change")
         path = api_path("templates", template_id)
-        response = await self._call("PUT", path, json=unstructure(request))
-        return structure(unwrap(response.data, "template"), Template)
+        return await self._put(path, Template, key="template", json=unstructure(request))
 
     async def delete(self, template_id: str) -> None:
         """Delete a template (``NotFoundError`` if it does not exist)."""
-        await self._call("DELETE", api_path("templates", template_id))
+        await self._delete(api_path("templates", template_id))
 
     async def preview(
         self,
@@ -167,8 +164,7 @@ class Templates(Resource):
         request = TemplatePreviewRequest(instance_id, contact_id, variables)
         path = api_path("templates", template_id, "preview")
         # A render changes nothing on the server, so it is safe to retry.
-        response = await self._call("POST", path, json=unstructure(request), idempotent=True)
-        return structure(response.data, TemplatePreview)
+        return await self._post(path, TemplatePreview, json=unstructure(request), idempotent=True)
 
     def check(
         self,

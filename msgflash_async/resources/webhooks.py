@@ -8,17 +8,17 @@ The signing secret of an endpoint is returned once, in the reply to
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import attrs
 
-from .._converter import items_of, structure
+from .._converter import structure
 from .._exceptions import DecodeError, ValidationError
-from .._pagination import AsyncPaginator, Page
+from .._pagination import AsyncPaginator
 from .._secret import Secret
+from .._validation import is_loopback
 from ..models.webhooks import WebhookEndpoint, WebhookEventType
 from ._base import Resource, api_path, unwrap
 
@@ -26,17 +26,6 @@ __all__ = ["MAX_WEBHOOK_EVENTS", "Webhooks", "check_webhook_events", "check_webh
 
 MAX_WEBHOOK_EVENTS: Final = 50
 """Most event names one endpoint may subscribe to (documented as 1 to 50)."""
-
-_LOOPBACK_NAMES: Final = frozenset({"localhost"})
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_webhook_url(value: object) -> str:
@@ -55,7 +44,7 @@ def check_webhook_url(value: object) -> str:
     if not host:
         raise ValidationError(f"the URL has no host: {value!r}", field="url")
     scheme = parts.scheme.lower()
-    if scheme == "https" or (scheme == "http" and _is_loopback(host)):
+    if scheme == "https" or (scheme == "http" and is_loopback(host)):
         return value
     raise ValidationError(
         f"webhook URLs must use https:// (http:// only for a loopback host), got {value!r}",
@@ -113,15 +102,7 @@ class Webhooks(Resource):
         The reply shape is not documented: a plain array and an object with a
         ``webhooks`` or ``items`` array are all read. Secrets are not listed.
         """
-        path = api_path("webhooks")
-
-        async def fetch(_: str | None) -> Page[WebhookEndpoint]:
-            response = await self._call("GET", path)
-            raw = items_of(response.data, ("webhooks", "items"))
-            items = structure(raw, list[WebhookEndpoint])
-            return Page(items=items, total=len(items))
-
-        return AsyncPaginator(fetch)
+        return self._whole_list(api_path("webhooks"), WebhookEndpoint, ("webhooks", "items"))
 
     async def create(self, url: str, events: Iterable[str | WebhookEventType]) -> WebhookEndpoint:
         """Register ``url`` for ``events``; the reply carries the signing secret, once.
@@ -138,4 +119,4 @@ class Webhooks(Resource):
 
     async def delete(self, webhook_id: str) -> None:
         """Remove an endpoint (``NotFoundError`` if it does not exist)."""
-        await self._call("DELETE", api_path("webhooks", webhook_id))
+        await self._delete(api_path("webhooks", webhook_id))
