@@ -215,3 +215,34 @@ async def test_a_job_the_server_never_finishes_raises_stalled(
     with pytest.raises(ValidationError):
         client.bulk_jobs.handle(submitted.job_id, stall_timeout=0)
     await handle.cancel()
+
+
+def test_bulk_plumbing_stays_off_the_public_resource() -> None:
+    # Building an operation is the job layer's (msgflash_async._bulk), not a
+    # method a caller finds on client.bulk_jobs.
+    from msgflash_async.resources.bulk_jobs import BulkJobs
+
+    assert not hasattr(BulkJobs, "operation")
+    assert not hasattr(BulkJobs, "_runner")
+
+
+def test_no_resource_constructs_another() -> None:
+    import inspect
+    import pathlib
+
+    import msgflash_async.resources as package
+    from msgflash_async.resources._base import Resource
+
+    classes = {
+        name
+        for module in pathlib.Path(package.__file__).parent.glob("*.py")
+        for name, obj in inspect.getmembers(
+            __import__(f"msgflash_async.resources.{module.stem}", fromlist=["_"]), inspect.isclass
+        )
+        if issubclass(obj, Resource) and obj is not Resource
+    }
+    assert {"Contacts", "Groups", "BulkJobs", "Billing"} <= classes
+    for module in pathlib.Path(package.__file__).parent.glob("*.py"):
+        text = module.read_text()
+        for name in classes:
+            assert f"{name}(self" not in text and f"{name}(session" not in text, (module, name)

@@ -17,6 +17,7 @@ from msgflash_async import (
     Contact,
     ContactGroup,
 )
+from msgflash_async._bulk import delete_result, job_or_result
 from msgflash_async._converter import structure, structure_page, unstructure
 from msgflash_async._exceptions import (
     ProviderError,
@@ -47,7 +48,6 @@ from msgflash_async.models.jobs import BulkJobAccepted
 from msgflash_async.models.lookups import LookupAccepted, LookupStatus, NumberLookup
 from msgflash_async.models.statuses import OutgoingStatus, PublishedStatus, StatusType
 from msgflash_async.resources._base import numbered_page
-from msgflash_async.resources.bulk_jobs import delete_result, job_or_result
 
 APRIL_FIRST = dt.datetime(2026, 4, 1, 10, 0, tzinfo=dt.timezone.utc)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import weakref
 
+from .._converter import structure
 from .._exceptions import InsufficientQuotaError, TeamKeyNotAllowedError, ValidationError
 from .._pagination import AsyncPaginator, Page
 from .._session import Session
@@ -111,7 +112,8 @@ async def check_outbound_quota(session: Session, count: int) -> Quota | None:
         _skip(session)
         return None
     try:
-        quota = (await Billing(session).usage()).quota()
+        response = await session.request("GET", _USAGE)
+        quota = structure(response.data, BillingUsage).quota()
     except TeamKeyNotAllowedError:
         _skip(session)
         return None

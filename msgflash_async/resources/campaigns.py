@@ -30,10 +30,9 @@ from ..models.campaigns import (
     Recipients,
     RecipientType,
 )
+from ..models.contacts import Contact, ContactGroup
 from ._base import Resource, api_path, unwrap
 from .billing import check_outbound_quota
-from .contacts import Contacts
-from .groups import Groups
 
 __all__ = ["Campaigns"]
 
@@ -139,9 +138,19 @@ class Campaigns(Resource):
             return len(set(recipients.value))
         total: int | None = None
         if kind is RecipientType.GROUP and recipients.group_id is not None:
-            total = (await Groups(self._session).get(recipients.group_id)).contact_count
+            path = api_path("contacts", "groups", recipients.group_id)
+            total = (await self._get(path, ContactGroup, key="group")).contact_count
         elif kind is RecipientType.ALL:
-            total = (await Contacts(self._session).list(limit=1)).total
+            first = await self._cursor_list(
+                api_path("contacts"),
+                Contact,
+                ("contacts", "items"),
+                params={"limit": 1},
+                cursor=None,
+                max_items=None,
+                prefetch=False,
+            )
+            total = first.total
         if total is None:
             raise ValidationError(
                 f"the size of a {kind.value!r} audience cannot be read: pass the expected "

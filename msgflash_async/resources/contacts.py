@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._bulk import bulk_operation, delete_result, job_or_result
 from .._converter import unstructure
 from .._exceptions import ValidationError
 from .._jobs import DEFAULT_POLL_INTERVAL, BulkOperation
@@ -27,7 +28,6 @@ from ..models.contacts import (
 )
 from ..models.jobs import BulkJob
 from ._base import Resource, api_path
-from .bulk_jobs import BulkJobs, delete_result, job_or_result
 
 __all__ = ["MAX_PAGE_SIZE", "Contacts"]
 
@@ -158,7 +158,6 @@ class Contacts(Resource):
         cancel. Ids are checked now (an empty list is refused), before any
         request.
         """
-        jobs = BulkJobs(self._session)
         path = api_path("contacts", "bulk-delete")
 
         async def send(chunk: Sequence[str]) -> BulkDeleteResult | BulkJob:
@@ -170,7 +169,9 @@ class Contacts(Resource):
         def finish(job: BulkJob) -> BulkDeleteResult:
             return delete_result(job.summary, job.requested_count)
 
-        return jobs.operation(contact_ids, send, finish, BulkDeleteResult.merged, poll_interval)
+        return bulk_operation(
+            self._session, contact_ids, send, finish, BulkDeleteResult.merged, poll_interval
+        )
 
 
 # Literal routes beside /contacts/{id}: an id spelled like one of them would

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from .._bulk import add_result, bulk_operation, job_or_result
 from .._converter import structure, unstructure
 from .._exceptions import ValidationError
 from .._jobs import DEFAULT_POLL_INTERVAL, BulkOperation
@@ -25,7 +26,6 @@ from ..models.contacts import (
 )
 from ..models.jobs import BulkJob
 from ._base import Resource, api_path
-from .bulk_jobs import BulkJobs, add_result, job_or_result
 
 __all__ = ["Groups"]
 
@@ -152,8 +152,8 @@ class Groups(Resource):
             response = await self._call("POST", path, json=_ids(chunk))
             return job_or_result(response, lambda data: structure(data, AddMembersResult))
 
-        return BulkJobs(self._session).operation(
-            contact_ids, send, add_result, AddMembersResult.merged, poll_interval
+        return bulk_operation(
+            self._session, contact_ids, send, add_result, AddMembersResult.merged, poll_interval
         )
 
     def remove_members(
@@ -177,8 +177,8 @@ class Groups(Resource):
         def finish(job: BulkJob) -> RemoveMembersResult:
             return structure(job.summary or {}, RemoveMembersResult)
 
-        return BulkJobs(self._session).operation(
-            contact_ids, send, finish, RemoveMembersResult.merged, poll_interval
+        return bulk_operation(
+            self._session, contact_ids, send, finish, RemoveMembersResult.merged, poll_interval
         )
 
 
