@@ -153,3 +153,14 @@ async def test_bad_payment_arguments_are_refused(client: MsgFlashClient) -> None
         client.billing.payments(limit=101)
     with pytest.raises(ValidationError):
         client.billing.payments(page=0)
+
+
+async def test_the_plan_knob_picks_the_subscribed_plan(
+    emu: Emulator, client: MsgFlashClient
+) -> None:
+    emu.settings.plan_code = "max"
+    usage = await client.billing.usage()
+    assert usage.plan.code == "max" and usage.limits.max_instances == 20
+    assert usage.limits.monthly_outbound_quota is None  # the emulator's own knob: off
+    emu.settings.plan_code = "no-such-plan"  # an unknown code falls back, never a 500
+    assert (await client.billing.subscription()).subscription.plan.code == "pro"

@@ -70,14 +70,14 @@ class BillingService:
         months_ago: int = 0,
     ) -> dict[str, Any]:
         """Record a payment (``amount`` in minor units); the newest is listed first."""
-        plan = CATALOGUE.get(self.state.settings.plan_code, CATALOGUE["pro"])
+        plan = CATALOGUE[self.code]
         now = dt.datetime.now(dt.timezone.utc)
         year, month = divmod(now.year * 12 + now.month - 1 - months_ago, 12)
         period = _month(now.replace(year=year, month=month + 1, day=1))
         payment = {
             "id": new_id(),
             "provider": "dodo",
-            "planCode": self.state.settings.plan_code,
+            "planCode": self.code,
             "planName": plan[0],
             "amount": amount,
             "currency": currency,
@@ -90,6 +90,12 @@ class BillingService:
         self.payments.sort(key=lambda p: str(p["createdAt"]), reverse=True)
         return payment
 
+    @property
+    def code(self) -> str:
+        """The subscribed plan's code (``settings.plan_code``; ``pro`` if not in the catalogue)."""
+        code = self.state.settings.plan_code
+        return code if code in CATALOGUE else "pro"
+
     def limits(self, code: str) -> dict[str, int | None]:
         _, _, _, instances, keys, webhooks, outbound, api = CATALOGUE[code]
         limits: dict[str, int | None] = {
@@ -99,14 +105,14 @@ class BillingService:
             "monthlyOutboundQuota": outbound,
             "monthlyApiRequestQuota": api,
         }
-        if code == self.state.settings.plan_code:
+        if code == self.code:
             settings = self.state.settings
             limits["monthlyOutboundQuota"] = settings.monthly_outbound_quota
             limits["monthlyApiRequestQuota"] = settings.monthly_api_quota
         return limits
 
     def features(self, code: str) -> dict[str, bool]:
-        if code == self.state.settings.plan_code:
+        if code == self.code:
             enabled = self.state.settings.features
             return {
                 "campaigns": "campaigns" in enabled,
@@ -144,7 +150,7 @@ class BillingService:
         }
 
     def usage(self) -> dict[str, Any]:
-        code = self.state.settings.plan_code
+        code = self.code
         return {
             "plan": {"code": code, "name": CATALOGUE[code][0]},
             "limits": self.limits(code),
@@ -154,7 +160,7 @@ class BillingService:
         }
 
     def subscription(self) -> dict[str, Any]:
-        code = self.state.settings.plan_code
+        code = self.code
         plan = self.plan(code)
         active = self.state.settings.subscription_active
         return {
@@ -212,7 +218,7 @@ def add_routes(app: web.Application, state: EmulatorState) -> None:
     async def me(request: web.Request) -> web.Response:
         personal(request)
         user = state.personal.user
-        code = state.settings.plan_code
+        code = service.code
         return ok({**user, "plan": {"code": code, "name": CATALOGUE[code][0]}})
 
     router = app.router
