@@ -22,7 +22,18 @@ from typing import Any
 
 import aiohttp
 
-from . import bot, converter, crash, fleet, overhead, pagination, sending, soak, telemetry
+from . import (
+    bot,
+    converter,
+    crash,
+    fleet,
+    import_time,
+    overhead,
+    pagination,
+    sending,
+    soak,
+    telemetry,
+)
 from ._common import can_pin, log, pin_client
 
 Benchmark = Callable[[bool], Awaitable[dict[str, Any]]]
@@ -42,6 +53,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "crash": crash.run,
     "bot-throughput": bot.run_throughput,
     "bot-rss": bot.run_rss,
+    "import-time": import_time.run,
 }
 
 DEFAULT_JSON = Path(__file__).with_name("results.json")

@@ -7,12 +7,9 @@ verification and receivers live in :mod:`msgflash_async.webhooks`, bots
 emulator in :mod:`msgflash_async.testing`.
 """
 
-from ._batch import BatchSender, BatchStream
-from ._batch_outcomes import BatchProgress, BatchReport, OutcomeStatus, SendOutcome, UnknownInput
-from ._campaign_handle import CampaignHandle, CampaignProgress
-from ._client import MsgFlashClient
-from ._config import ClientConfig, RetryPolicy, Timeouts
-from ._converter import configure_converter, make_converter
+import importlib as _importlib
+import typing as _typing
+
 from ._exceptions import (
     APIError,
     AuthenticationError,
@@ -62,85 +59,223 @@ from ._exceptions import (
     ValidationError,
     WebhookVerificationError,
 )
-from ._jobs import BulkOperation, JobHandle
-from ._journal import BatchJournal, JournalEntry
-from ._journal_file import FileJournal
-from ._pagination import AsyncPaginator, Page, ResumeToken
-from ._ratelimit import (
-    AdaptiveMargin,
-    NoRateLimit,
-    RateLimiter,
-    RateLimitFeedback,
-    SlidingWindowLimiter,
-)
-from ._reconcile import Settlement, SettlementVerdict
-from ._secret import Secret
 from ._version import __version__
-from ._withdraw import Guarded, SendWindow
-from .bot import Bot, BotEvent, Router
-from .models.billing import (
-    Account,
-    BillingPeriod,
-    BillingUsage,
-    Payment,
-    PaymentStatus,
-    Plan,
-    PlanFeatures,
-    PlanLimits,
-    PlanPrice,
-    PlanRef,
-    Quota,
-    Subscription,
-    SubscriptionInfo,
-    UsageCounts,
-)
-from .models.campaigns import (
-    Campaign,
-    CampaignContent,
-    CampaignRepeat,
-    CampaignStats,
-    CampaignStatus,
-    NewCampaign,
-    Recipients,
-    RecipientType,
-    SafetyGuidance,
-)
-from .models.contacts import (
-    AddMembersResult,
-    BulkDeleteResult,
-    Contact,
-    ContactGroup,
-    ContactSort,
-    RemoveMembersResult,
-)
-from .models.instances import Instance, InstanceHealth, InstanceState, InstanceStatus
-from .models.jobs import BulkJob, BulkJobOperation, BulkJobStatus, BulkProgress
-from .models.lookups import (
-    ImportContactsResult,
-    LookupProgress,
-    LookupResult,
-    LookupStatus,
-    NumberLookup,
-    NumberStatus,
-)
-from .models.messages import (
-    Button,
-    ButtonType,
-    Message,
-    MessageDirection,
-    MessageMeta,
-    MessageStatus,
-    MessageType,
-    OutgoingMessage,
-    SafetyDecision,
-    WorkerSafety,
-)
-from .models.statuses import OutgoingStatus, PublishedStatus, StatusType
-from .models.templates import Template, TemplatePreview, TemplateType
-from .models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEventType
-from .redis import RedisRateLimiter
-from .resources.number_lookups import LookupHandle, LookupOperation
-from .templating import TemplateCheck, check_variables
+
+if _typing.TYPE_CHECKING:
+    from ._batch import BatchSender, BatchStream
+    from ._batch_outcomes import (
+        BatchProgress,
+        BatchReport,
+        OutcomeStatus,
+        SendOutcome,
+        UnknownInput,
+    )
+    from ._campaign_handle import CampaignHandle, CampaignProgress
+    from ._client import MsgFlashClient
+    from ._config import ClientConfig, RetryPolicy, Timeouts
+    from ._converter import configure_converter, make_converter
+    from ._jobs import BulkOperation, JobHandle
+    from ._journal import BatchJournal, JournalEntry
+    from ._journal_file import FileJournal
+    from ._pagination import AsyncPaginator, Page, ResumeToken
+    from ._ratelimit import (
+        AdaptiveMargin,
+        NoRateLimit,
+        RateLimiter,
+        RateLimitFeedback,
+        SlidingWindowLimiter,
+    )
+    from ._reconcile import Settlement, SettlementVerdict
+    from ._secret import Secret
+    from ._withdraw import Guarded, SendWindow
+    from .bot import Bot, BotEvent, Router
+    from .models.billing import (
+        Account,
+        BillingPeriod,
+        BillingUsage,
+        Payment,
+        PaymentStatus,
+        Plan,
+        PlanFeatures,
+        PlanLimits,
+        PlanPrice,
+        PlanRef,
+        Quota,
+        Subscription,
+        SubscriptionInfo,
+        UsageCounts,
+    )
+    from .models.campaigns import (
+        Campaign,
+        CampaignContent,
+        CampaignRepeat,
+        CampaignStats,
+        CampaignStatus,
+        NewCampaign,
+        Recipients,
+        RecipientType,
+        SafetyGuidance,
+    )
+    from .models.contacts import (
+        AddMembersResult,
+        BulkDeleteResult,
+        Contact,
+        ContactGroup,
+        ContactSort,
+        RemoveMembersResult,
+    )
+    from .models.instances import Instance, InstanceHealth, InstanceState, InstanceStatus
+    from .models.jobs import BulkJob, BulkJobOperation, BulkJobStatus, BulkProgress
+    from .models.lookups import (
+        ImportContactsResult,
+        LookupProgress,
+        LookupResult,
+        LookupStatus,
+        NumberLookup,
+        NumberStatus,
+    )
+    from .models.messages import (
+        Button,
+        ButtonType,
+        Message,
+        MessageDirection,
+        MessageMeta,
+        MessageStatus,
+        MessageType,
+        OutgoingMessage,
+        SafetyDecision,
+        WorkerSafety,
+    )
+    from .models.statuses import OutgoingStatus, PublishedStatus, StatusType
+    from .models.templates import Template, TemplatePreview, TemplateType
+    from .models.webhooks import WebhookEndpoint, WebhookEvent, WebhookEventType
+    from .redis import RedisRateLimiter
+    from .resources.number_lookups import LookupHandle, LookupOperation
+    from .templating import TemplateCheck, check_variables
+
+# Every public name except the error tree is imported on first use (PEP 562),
+# so ``import msgflash_async`` costs little more than aiohttp itself: the
+# models, the batch sender, the webhook receivers (aiohttp.web) and Redis load
+# when a caller reaches for them. Name -> submodule it lives in.
+_LAZY: dict[str, str] = {
+    "Account": "models.billing",
+    "AdaptiveMargin": "_ratelimit",
+    "AddMembersResult": "models.contacts",
+    "AsyncPaginator": "_pagination",
+    "BatchJournal": "_journal",
+    "BatchProgress": "_batch_outcomes",
+    "BatchReport": "_batch_outcomes",
+    "BatchSender": "_batch",
+    "BatchStream": "_batch",
+    "BillingPeriod": "models.billing",
+    "BillingUsage": "models.billing",
+    "Bot": "bot",
+    "BotEvent": "bot",
+    "BulkDeleteResult": "models.contacts",
+    "BulkJob": "models.jobs",
+    "BulkJobOperation": "models.jobs",
+    "BulkJobStatus": "models.jobs",
+    "BulkOperation": "_jobs",
+    "BulkProgress": "models.jobs",
+    "Button": "models.messages",
+    "ButtonType": "models.messages",
+    "Campaign": "models.campaigns",
+    "CampaignContent": "models.campaigns",
+    "CampaignHandle": "_campaign_handle",
+    "CampaignProgress": "_campaign_handle",
+    "CampaignRepeat": "models.campaigns",
+    "CampaignStats": "models.campaigns",
+    "CampaignStatus": "models.campaigns",
+    "ClientConfig": "_config",
+    "Contact": "models.contacts",
+    "ContactGroup": "models.contacts",
+    "ContactSort": "models.contacts",
+    "FileJournal": "_journal_file",
+    "Guarded": "_withdraw",
+    "ImportContactsResult": "models.lookups",
+    "Instance": "models.instances",
+    "InstanceHealth": "models.instances",
+    "InstanceState": "models.instances",
+    "InstanceStatus": "models.instances",
+    "JobHandle": "_jobs",
+    "JournalEntry": "_journal",
+    "LookupHandle": "resources.number_lookups",
+    "LookupOperation": "resources.number_lookups",
+    "LookupProgress": "models.lookups",
+    "LookupResult": "models.lookups",
+    "LookupStatus": "models.lookups",
+    "Message": "models.messages",
+    "MessageDirection": "models.messages",
+    "MessageMeta": "models.messages",
+    "MessageStatus": "models.messages",
+    "MessageType": "models.messages",
+    "MsgFlashClient": "_client",
+    "NewCampaign": "models.campaigns",
+    "NoRateLimit": "_ratelimit",
+    "NumberLookup": "models.lookups",
+    "NumberStatus": "models.lookups",
+    "OutcomeStatus": "_batch_outcomes",
+    "OutgoingMessage": "models.messages",
+    "OutgoingStatus": "models.statuses",
+    "Page": "_pagination",
+    "Payment": "models.billing",
+    "PaymentStatus": "models.billing",
+    "Plan": "models.billing",
+    "PlanFeatures": "models.billing",
+    "PlanLimits": "models.billing",
+    "PlanPrice": "models.billing",
+    "PlanRef": "models.billing",
+    "PublishedStatus": "models.statuses",
+    "Quota": "models.billing",
+    "RateLimitFeedback": "_ratelimit",
+    "RateLimiter": "_ratelimit",
+    "RecipientType": "models.campaigns",
+    "Recipients": "models.campaigns",
+    "RedisRateLimiter": "redis",
+    "RemoveMembersResult": "models.contacts",
+    "ResumeToken": "_pagination",
+    "RetryPolicy": "_config",
+    "Router": "bot",
+    "SafetyDecision": "models.messages",
+    "SafetyGuidance": "models.campaigns",
+    "Secret": "_secret",
+    "SendOutcome": "_batch_outcomes",
+    "SendWindow": "_withdraw",
+    "Settlement": "_reconcile",
+    "SettlementVerdict": "_reconcile",
+    "SlidingWindowLimiter": "_ratelimit",
+    "StatusType": "models.statuses",
+    "Subscription": "models.billing",
+    "SubscriptionInfo": "models.billing",
+    "Template": "models.templates",
+    "TemplateCheck": "templating",
+    "TemplatePreview": "models.templates",
+    "TemplateType": "models.templates",
+    "Timeouts": "_config",
+    "UnknownInput": "_batch_outcomes",
+    "UsageCounts": "models.billing",
+    "WebhookEndpoint": "models.webhooks",
+    "WebhookEvent": "models.webhooks",
+    "WebhookEventType": "models.webhooks",
+    "WorkerSafety": "models.messages",
+    "check_variables": "templating",
+    "configure_converter": "_converter",
+    "make_converter": "_converter",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "APIError",

@@ -6,6 +6,7 @@ import logging
 import math
 from functools import cached_property
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -15,18 +16,20 @@ from ._observe import default_observer
 from ._ratelimit import NoRateLimit, RateLimiter, SlidingWindowLimiter
 from ._secret import Secret, masked
 from ._session import Session
-from .resources.account import AccountResource
-from .resources.billing import Billing
-from .resources.bulk_jobs import BulkJobs
-from .resources.campaigns import Campaigns
-from .resources.contacts import Contacts
-from .resources.groups import Groups
-from .resources.instances import Instances
-from .resources.messages import Messages
-from .resources.number_lookups import NumberLookups
-from .resources.statuses import Statuses
-from .resources.templates import Templates
-from .resources.webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from .resources.account import AccountResource
+    from .resources.billing import Billing
+    from .resources.bulk_jobs import BulkJobs
+    from .resources.campaigns import Campaigns
+    from .resources.contacts import Contacts
+    from .resources.groups import Groups
+    from .resources.instances import Instances
+    from .resources.messages import Messages
+    from .resources.number_lookups import NumberLookups
+    from .resources.statuses import Statuses
+    from .resources.templates import Templates
+    from .resources.webhooks import Webhooks
 
 __all__ = ["MsgFlashClient"]
 
@@ -130,52 +133,78 @@ class MsgFlashClient:
         """Close the connection pool (if we own it). Safe to call more than once."""
         await self._session.aclose()
 
+    # Each resource module (and the models it structures) is imported on first
+    # use, so ``import msgflash_async`` stays cheap.
     @cached_property
     def campaigns(self) -> Campaigns:
+        from .resources.campaigns import Campaigns
+
         return Campaigns(self._session)
 
     @cached_property
     def contacts(self) -> Contacts:
+        from .resources.contacts import Contacts
+
         return Contacts(self._session)
 
     @cached_property
     def groups(self) -> Groups:
+        from .resources.groups import Groups
+
         return Groups(self._session)
 
     @cached_property
     def bulk_jobs(self) -> BulkJobs:
+        from .resources.bulk_jobs import BulkJobs
+
         return BulkJobs(self._session)
 
     @cached_property
     def messages(self) -> Messages:
+        from .resources.messages import Messages
+
         return Messages(self._session)
 
     @cached_property
     def statuses(self) -> Statuses:
+        from .resources.statuses import Statuses
+
         return Statuses(self._session)
 
     @cached_property
     def templates(self) -> Templates:
+        from .resources.templates import Templates
+
         return Templates(self._session)
 
     @cached_property
     def instances(self) -> Instances:
+        from .resources.instances import Instances
+
         return Instances(self._session)
 
     @cached_property
     def webhooks(self) -> Webhooks:
+        from .resources.webhooks import Webhooks
+
         return Webhooks(self._session)
 
     @cached_property
     def number_lookups(self) -> NumberLookups:
+        from .resources.number_lookups import NumberLookups
+
         return NumberLookups(self._session)
 
     @cached_property
     def billing(self) -> Billing:
+        from .resources.billing import Billing
+
         return Billing(self._session)
 
     @cached_property
     def account(self) -> AccountResource:
+        from .resources.account import AccountResource
+
         return AccountResource(self._session)
 
 

@@ -11,6 +11,8 @@ optional extra, so it is not imported here).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..models.webhooks import (
     InstanceConnected,
     InstanceDisconnected,
@@ -50,8 +52,10 @@ from ._tracker import (
     status_advances,
     status_reached,
 )
-from .aiohttp import aiohttp_webhook_handler
 from .asgi import WebhookASGIApp, asgi_webhook_app
+
+if TYPE_CHECKING:
+    from .aiohttp import aiohttp_webhook_handler
 
 __all__ = [
     "AsyncStatusTracker",
@@ -96,3 +100,17 @@ __all__ = [
     "verify_and_parse",
     "verify_signature",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The aiohttp adapter imports aiohttp.web (tens of milliseconds): only on use.
+    if name == "aiohttp_webhook_handler":
+        from .aiohttp import aiohttp_webhook_handler
+
+        globals()[name] = aiohttp_webhook_handler
+        return aiohttp_webhook_handler
+    raise AttributeError(f"module 'msgflash_async.webhooks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"aiohttp_webhook_handler"})
