@@ -39,7 +39,7 @@ def inputs(instance_id: str, n: int) -> list[OutgoingMessage]:
 async def main(config: dict[str, Any]) -> dict[str, Any]:
     retry = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.05)
     async with MsgFlashClient(
-        config["api_key"], base_url=config["base_url"], rate_limit=config["rate"], retry=retry
+        config["api_key"], base_url=config["base_url"], rate_limit=config["rate"], max_retries=retry
     ) as client:
         messages = inputs(config["instance_id"], config["n"])
         if config.get("mode", "wire") == "ahead":

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 import aiohttp
+import attrs
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, ClientConfig, RetryPolicy, Timeouts
 from ._exceptions import ConfigurationError
@@ -47,10 +48,15 @@ class MsgFlashClient:
     one connection pool and one rate limiter. ``aclose()`` is idempotent;
     an aiohttp ``session`` passed in is used and never closed.
 
-    ``timeout`` bounds each attempt, ``deadline`` a whole call with its
-    retries; ``retry`` (a :class:`RetryPolicy`) overrides ``max_retries`` to
-    tune the backoff; ``rate_limit`` is requests per second, a
+    ``timeout`` bounds each attempt (seconds) or is a :class:`Timeouts`
+    (attempt, connect, whole-call deadline); ``deadline`` bounds a whole call
+    with its retries. ``max_retries`` is a count or a :class:`RetryPolicy`
+    that also tunes the backoff. ``rate_limit`` is requests per second, a
     :class:`RateLimiter`, or 0 or None to turn client-side limiting off.
+    ``config=`` takes a whole :class:`ClientConfig` instead of the settings
+    (only ``rate_limit`` and ``session`` may go beside it).
+    :meth:`with_options` gives a client with other timeouts or retries over
+    the same pool and limiter.
 
     Settings that cannot work (a timeout <= 0, ``max_retries < 0``,
     ``pool_size < 1``, a negative ``rate_limit``) raise
@@ -71,35 +77,65 @@ class MsgFlashClient:
         *,
         base_url: str | None = None,
         team_id: str | Secret | None = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        timeout: float | Timeouts = 30.0,
         deadline: float | None = None,
-        max_retries: int = 3,
-        retry: RetryPolicy | None = None,
+        max_retries: int | RetryPolicy = 3,
         rate_limit: float | RateLimiter | None = DEFAULT_RATE_LIMIT,
         pool_size: int = 64,
         verify_ssl: bool = True,
         session: aiohttp.ClientSession | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        config: ClientConfig | None = None,
     ) -> None:
         # Masked first: a ConfigurationError's traceback shows this frame's locals.
         api_key, team_id = masked(api_key), masked(team_id)
-        self.config = ClientConfig.build(
-            api_key,
-            base_url=base_url,
-            team_id=team_id,
-            timeouts=Timeouts(request=timeout, connect=connect_timeout, deadline=deadline),
-            retry=retry or RetryPolicy(max_retries=max_retries),
-            pool_size=pool_size,
-            verify_ssl=verify_ssl,
-            max_response_bytes=max_response_bytes,
-        )
-        if not verify_ssl:
+        if config is None:
+            config = ClientConfig.build(
+                api_key,
+                base_url=base_url,
+                team_id=team_id,
+                timeouts=_timeouts(timeout, deadline),
+                retry=_retry(max_retries),
+                pool_size=pool_size,
+                verify_ssl=verify_ssl,
+                max_response_bytes=max_response_bytes,
+            )
+        else:
+            _alone(config, locals())
+        self.config = config
+        if not config.verify_ssl:
             logger.warning("TLS certificate verification is disabled for %s", self.base_url)
         self.rate_limiter = _limiter(rate_limit)
         self._session = Session(self.config, self.rate_limiter, session)
         # OpenTelemetry only if the application configured it (else no cost).
         self._session.observer = default_observer()
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeouts | None = None,
+        max_retries: int | RetryPolicy | None = None,
+        deadline: float | None = None,
+    ) -> MsgFlashClient:
+        """This client with other timeouts, retries or deadline, for some calls.
+
+        The new client shares this one's connection pool and rate limiter (so
+        the per-key budget still holds); closing it closes nothing shared,
+        and closing this one closes both. ``deadline`` replaces the deadline
+        of the timeouts.
+        """
+        timeouts = self.config.timeouts
+        if timeout is not None:
+            timeouts = _timeouts(timeout, None)
+        if deadline is not None:
+            timeouts = attrs.evolve(timeouts, deadline=deadline)
+        retry = self.config.retry if max_retries is None else _retry(max_retries)
+        config = attrs.evolve(self.config, timeouts=timeouts, retry=retry)
+        derived = MsgFlashClient.__new__(MsgFlashClient)
+        derived.config = config
+        derived.rate_limiter = self.rate_limiter
+        derived._session = self._session.derive(config)
+        return derived
 
     def __repr__(self) -> str:
         # Safe on a half-built client too: a constructor that raised still
@@ -225,3 +261,50 @@ def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter:
             )
         return SlidingWindowLimiter(rate=rate_limit)
     return rate_limit
+
+
+def _timeouts(timeout: float | Timeouts, deadline: float | None) -> Timeouts:
+    if isinstance(timeout, Timeouts):
+        if deadline is None:
+            return timeout
+        if timeout.deadline is not None:
+            raise ConfigurationError(
+                "deadline= given twice: pass it in Timeouts(deadline=...) or as deadline=, not both"
+            )
+        return attrs.evolve(timeout, deadline=deadline)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ConfigurationError(
+            f"timeout={timeout!r} cannot work: pass seconds (timeout=30) or a Timeouts"
+        )
+    return Timeouts(request=timeout, deadline=deadline)
+
+
+def _retry(max_retries: int | RetryPolicy) -> RetryPolicy:
+    if isinstance(max_retries, RetryPolicy):
+        return max_retries
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise ConfigurationError(
+            f"max_retries={max_retries!r} cannot work: pass an integer >= 0 (max_retries=3) "
+            "or a RetryPolicy, e.g. max_retries=RetryPolicy(max_retries=5)"
+        )
+    return RetryPolicy(max_retries=max_retries)
+
+
+_BESIDE_CONFIG = {"config", "rate_limit", "session", "self", "__class__"}
+
+
+def _alone(config: ClientConfig, given: dict[str, object]) -> None:
+    """Refuse a setting passed beside ``config=``: it would be silently ignored."""
+    defaults = MsgFlashClient.__init__.__kwdefaults__ or {}
+    clashing = sorted(
+        name
+        for name, value in given.items()
+        if name not in _BESIDE_CONFIG
+        and (value is not None if name in ("api_key", "team_id") else value != defaults.get(name))
+    )
+    if not isinstance(config, ClientConfig):
+        raise ConfigurationError(f"config= takes a ClientConfig, not {type(config).__name__}")
+    if clashing:
+        raise ConfigurationError(
+            f"{', '.join(clashing)} given beside config=: put them in the ClientConfig"
+        )

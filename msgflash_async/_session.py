@@ -119,6 +119,8 @@ class Session:
         self._http = http
         self._owns_http = http is None
         self._state = _State.UNOPENED
+        # Set on a session from derive(): it borrows that session's pool.
+        self._parent: Session | None = None
         #: The telemetry hook (see ``_observe``); None costs one test per call.
         self.observer: CallObserver | None = None
         self._max_body = config.max_response_bytes
@@ -158,9 +160,24 @@ class Session:
         """True when calls go out with a team key (and its ``X-Team-Id``)."""
         return self._config.team_id is not None
 
+    def derive(self, config: ClientConfig) -> Session:
+        """A session with other timeouts or retries over this one's pool and limiter.
+
+        Closing it closes nothing shared; closing this one ends both.
+        """
+        child = Session(config, self._limiter, None)
+        child._parent = self
+        child._owns_http = False
+        child._gate = self._gate  # one FIFO gate in front of one pool
+        child.observer = self.observer
+        return child
+
     def _client(self) -> aiohttp.ClientSession:
         if self._state is _State.CLOSED:
             raise ClientClosedError("this MsgFlashClient is closed; create a new one")
+        if self._parent is not None:
+            # Asked every call: the parent may have closed the pool since.
+            return self._parent._client()
         if self._http is None:
             self._http = self._new_http()
         self._state = _State.OPENED

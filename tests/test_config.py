@@ -158,7 +158,7 @@ async def test_api_errors_name_the_path_actually_requested() -> None:
         ({"timeout": 0}, "timeout=0", "positive number of seconds"),
         ({"timeout": -1.5}, "timeout=-1.5", "e.g. timeout=30"),
         ({"timeout": float("nan")}, "timeout=nan", "positive number of seconds"),
-        ({"connect_timeout": 0}, "connect_timeout=0", "e.g. connect_timeout=10"),
+        ({"timeout": "30"}, "timeout='30'", "or a Timeouts"),
         ({"deadline": -5}, "deadline=-5", "or None for none"),
         ({"deadline": 0.0}, "deadline=0.0", "positive number of seconds"),
         ({"max_retries": -1}, "max_retries=-1", "integer >= 0"),
@@ -168,7 +168,7 @@ async def test_api_errors_name_the_path_actually_requested() -> None:
         ({"rate_limit": -1}, "rate_limit=-1", "0 or None for no client-side limit"),
         ({"rate_limit": float("nan")}, "rate_limit=nan", "positive number"),
         ({"rate_limit": "10"}, "rate_limit='10'", "requests per second"),
-        ({"retry": "fast"}, "retry='fast'", "RetryPolicy"),
+        ({"max_retries": "fast"}, "max_retries='fast'", "RetryPolicy"),
         ({"max_response_bytes": 0}, "max_response_bytes=0", "integer >= 1"),
     ],
 )

@@ -86,7 +86,7 @@ async def test_rate_limit_retries_have_their_own_budget() -> None:
     async with Emulator(rate_limit=None) as emu:
         emu.faults.add(Fault.rate_limited(retry_after=0.001), method="POST", times=None)
         async with MsgFlashClient(
-            emu.api_key, base_url=emu.base_url, rate_limit=None, retry=policy
+            emu.api_key, base_url=emu.base_url, rate_limit=None, max_retries=policy
         ) as client:
             with pytest.raises(exc.RateLimitError):
                 await client.contacts.create(name="Ada", phone="+33612345678")

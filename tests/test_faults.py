@@ -33,7 +33,7 @@ HTML_502 = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
 
 
 def _client(emu: Emulator, **options: object) -> MsgFlashClient:
-    options.setdefault("retry", FAST_RETRY)
+    options.setdefault("max_retries", FAST_RETRY)
     options.setdefault("rate_limit", None)
     return MsgFlashClient(
         emu.api_key,
@@ -389,7 +389,7 @@ async def test_quota_mid_pagination_keeps_items_and_resumes(
 async def test_deadline_hit_during_backoff_sleep(msgflash_emulator: Emulator) -> None:
     msgflash_emulator.faults.add(Fault.rate_limited(retry_after=40.0), times=None)
     patient = RetryPolicy(max_retries=5, backoff_base=40.0, backoff_max=40.0)
-    async with _client(msgflash_emulator, deadline=0.2, retry=patient) as client:
+    async with _client(msgflash_emulator, deadline=0.2, max_retries=patient) as client:
         started = anyio.current_time()
         # Sleeping the whole 40 s backoff instead of stopping at the deadline trips this.
         with anyio.fail_after(20), pytest.raises(exc.DeadlineExceededError):
@@ -406,7 +406,7 @@ async def test_per_attempt_timeout_is_retried_until_the_deadline(
 ) -> None:
     msgflash_emulator.faults.add(Fault.delay(60.0), method="GET", times=None)
     many = RetryPolicy(max_retries=100, backoff_base=0.001, backoff_max=0.001)
-    async with _client(msgflash_emulator, timeout=0.2, deadline=0.9, retry=many) as client:
+    async with _client(msgflash_emulator, timeout=0.2, deadline=0.9, max_retries=many) as client:
         # Waiting out a 60 s delay instead of the deadline would trip this.
         with anyio.fail_after(30), pytest.raises(exc.DeadlineExceededError):
             await client.contacts.list()
@@ -547,7 +547,7 @@ async def test_slow_drip_body_is_bounded_by_the_per_attempt_timeout(
 ) -> None:
     emu = msgflash_emulator
     emu.faults.add(Fault.stream(chunk=1, every=0.05), method="GET", path=CONTACTS, times=None)
-    async with _client(emu, timeout=0.5, retry=RetryPolicy(max_retries=0)) as client:
+    async with _client(emu, timeout=0.5, max_retries=RetryPolicy(max_retries=0)) as client:
         with anyio.fail_after(20), pytest.raises(exc.RequestTimeoutError):
             await client.contacts.list()
         assert hits(emu, "GET", CONTACTS) == 1

@@ -107,7 +107,7 @@ async def team_client(msgflash_emulator: Emulator) -> AsyncIterator[MsgFlashClie
         team_id=msgflash_emulator.team_id,
         base_url=msgflash_emulator.base_url,
         rate_limit=None,
-        retry=FAST_RETRY,
+        max_retries=FAST_RETRY,
         timeout=0.2,
     ) as client:
         yield client
@@ -205,7 +205,7 @@ async def test_connect_error_never_shows_the_key_in_its_traceback(
         msgflash_emulator.api_key,
         base_url=f"http://127.0.0.1:{_dead_port()}",
         rate_limit=None,
-        retry=FAST_RETRY,
+        max_retries=FAST_RETRY,
     ) as client:
         error = await failure(lambda: client.contacts.list())
     assert isinstance(error, exc.ConnectError) and error.__cause__ is not None

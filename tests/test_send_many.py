@@ -54,7 +54,7 @@ async def connect(emu: Emulator, **options: object) -> AsyncIterator[MsgFlashCli
     async with MsgFlashClient(
         emu.api_key,
         base_url=emu.base_url,
-        retry=retry,
+        max_retries=retry,
         **options,  # type: ignore[arg-type]
     ) as client:
         yield client

@@ -31,7 +31,7 @@ async def client(msgflash_emulator: Emulator) -> AsyncIterator[MsgFlashClient]:
         msgflash_emulator.api_key,
         base_url=msgflash_emulator.base_url,
         rate_limit=None,
-        retry=FAST_RETRY,
+        max_retries=FAST_RETRY,
     ) as client:
         yield client
 
@@ -165,7 +165,7 @@ async def test_deadline_bounds_the_whole_call(msgflash_emulator: Emulator) -> No
         base_url=msgflash_emulator.base_url,
         rate_limit=None,
         deadline=0.3,
-        retry=RetryPolicy(max_retries=100, backoff_base=0.05, backoff_max=0.05),
+        max_retries=RetryPolicy(max_retries=100, backoff_base=0.05, backoff_max=0.05),
     ) as client:
         with pytest.raises(exc.DeadlineExceededError):
             await _get(client)
@@ -183,7 +183,7 @@ async def test_refused_connection_is_retried_even_for_post(
     key = "msgf_live_" + "1" * 64
     caplog.set_level(logging.DEBUG, logger="msgflash_async")
     async with MsgFlashClient(
-        key, base_url=f"http://127.0.0.1:{_dead_port()}", rate_limit=None, retry=FAST_RETRY
+        key, base_url=f"http://127.0.0.1:{_dead_port()}", rate_limit=None, max_retries=FAST_RETRY
     ) as client:
         with pytest.raises(exc.ConnectError) as info:
             await client._session.request("POST", CONTACTS, json={})

@@ -147,7 +147,9 @@ async def test_self_signed_certificate_is_refused_and_not_retried(
 ) -> None:
     url, seen = https_url
     caplog.set_level(logging.DEBUG, logger="msgflash_async")
-    async with MsgFlashClient(PERSONAL, base_url=url, rate_limit=None, retry=FAST_RETRY) as client:
+    async with MsgFlashClient(
+        PERSONAL, base_url=url, rate_limit=None, max_retries=FAST_RETRY
+    ) as client:
         with pytest.raises(exc.ConnectError) as info:
             await client.contacts.list()
     assert not info.value.request_sent
