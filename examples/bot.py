@@ -38,7 +38,7 @@ from msgflash_async.bot import (
     regex,
 )
 from msgflash_async.testing import Emulator
-from msgflash_async.webhooks import aiohttp_webhook_handler
+from msgflash_async.webhooks import WebhookReceiver, aiohttp_webhook_handler
 
 ORDERS = {"1042": "shipped, arriving Thursday", "1043": "being packed"}
 ORDER_NUMBER = regex(r"^\s*(\d{3,10})\s*$")
@@ -98,7 +98,9 @@ async def serve(port: int) -> None:
         Bot(client, build_router(), storage=storage_from_env()) as bot,
     ):
         app = web.Application()
-        app.router.add_post("/webhooks/msgflash", aiohttp_webhook_handler(secret, bot))
+        app.router.add_post(
+            "/webhooks/msgflash", aiohttp_webhook_handler(WebhookReceiver(secret, bot))
+        )
         runner = web.AppRunner(app)
         await runner.setup()
         try:
@@ -120,7 +122,7 @@ async def demo(emu: Emulator, customer: str = "+22990000001") -> list[str]:
             assert endpoint.secret is not None
             async with Bot(client, build_router()) as bot:
                 app = web.Application()
-                handler = aiohttp_webhook_handler(endpoint.secret.reveal(), bot)
+                handler = aiohttp_webhook_handler(WebhookReceiver(endpoint.secret.reveal(), bot))
                 app.router.add_post("/webhooks/msgflash", handler)
                 runner = web.AppRunner(app, access_log=None)
                 await runner.setup()

@@ -41,7 +41,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel
 
 from msgflash_async import APIError, MsgFlashClient, OutgoingMessage, Secret, ValidationError
-from msgflash_async.webhooks import MessageStatus, StatusTracker, WebhookEvent
+from msgflash_async.webhooks import MessageStatus, StatusTracker, WebhookEvent, WebhookReceiver
 from msgflash_async.webhooks.fastapi import webhook_router
 
 logger = logging.getLogger("fastapi_webhooks")
@@ -110,7 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
     app.state.tracker = tracker
     app.include_router(
-        webhook_router(WEBHOOK_PATH, settings.webhook_secret, log_event, tracker=tracker)
+        webhook_router(
+            WEBHOOK_PATH, WebhookReceiver(settings.webhook_secret, log_event, tracker=tracker)
+        )
     )
 
     @app.post("/send", status_code=202)

@@ -45,7 +45,7 @@ def http(app: Any) -> Any:
 
 async def test_good_signature_is_200_and_handed_on_bad_is_401_and_not() -> None:
     recorder = Recorder()
-    app = asgi_webhook_app(SECRET, recorder)
+    app = asgi_webhook_app(WebhookReceiver(SECRET, recorder))
     async with http(app) as client:
         tampered = await client.post("/", content=BODY.replace(b"msg_1", b"msg_2"), headers=SIGNED)
         assert (tampered.status_code, tampered.text) == (401, "invalid signature")
@@ -82,7 +82,7 @@ async def test_routed_by_starlette_and_fastapi() -> None:
 
     for kind in ("starlette", "fastapi"):
         recorder = Recorder()
-        hook = asgi_webhook_app(SECRET, recorder)
+        hook = asgi_webhook_app(WebhookReceiver(SECRET, recorder))
         if kind == "starlette":
             app: Any = Starlette(routes=[Route("/webhooks/msgflash", hook, methods=["POST"])])
         else:
@@ -149,7 +149,7 @@ async def test_reading_stops_past_max_body(framework: str) -> None:
 
 async def test_a_sender_gone_mid_body_gets_no_answer_and_hands_nothing_on() -> None:
     recorder = Recorder()
-    app = asgi_webhook_app(SECRET, recorder)
+    app = asgi_webhook_app(WebhookReceiver(SECRET, recorder))
     half = {"type": "http.request", "body": BODY[:10], "more_body": True}
     status, _ = await answer_of(app, post_scope(), [half, {"type": "http.disconnect"}])
     assert status is None and recorder.events == []
@@ -159,7 +159,7 @@ async def test_slow_handler_is_503() -> None:
     async def slow(event: WebhookEvent) -> None:
         await anyio.sleep_forever()
 
-    app = asgi_webhook_app(SECRET, slow, handler_timeout=0.05)
+    app = asgi_webhook_app(WebhookReceiver(SECRET, slow, handler_timeout=0.05))
     async with http(app) as client:
         with anyio.fail_after(2):
             response = await client.post("/", content=BODY, headers=SIGNED)
@@ -168,7 +168,7 @@ async def test_slow_handler_is_503() -> None:
 
 async def test_served_alone_by_uvicorn_with_lifespan() -> None:
     recorder = Recorder()
-    app = asgi_webhook_app(SECRET, recorder)
+    app = asgi_webhook_app(WebhookReceiver(SECRET, recorder))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
@@ -183,10 +183,21 @@ async def test_served_alone_by_uvicorn_with_lifespan() -> None:
 
 
 async def test_other_connection_types_are_refused() -> None:
-    app = asgi_webhook_app(SECRET, None)
+    app = asgi_webhook_app(WebhookReceiver(SECRET, None))
 
     async def never(*_: Any) -> Any:
         raise AssertionError("not reached")
 
     with pytest.raises(RuntimeError, match="websocket"):
         await app({"type": "websocket"}, never, never)
+
+
+def test_adapters_take_a_receiver_and_say_how_to_build_one() -> None:
+    from msgflash_async.webhooks import aiohttp_webhook_handler
+
+    for adapter in (asgi_webhook_app, aiohttp_webhook_handler):
+        with pytest.raises(TypeError, match=r"WebhookReceiver\(secret, on_event, \.\.\.\)") as info:
+            adapter(SECRET)  # type: ignore[arg-type]
+        assert SECRET not in str(info.value)
+    receiver = WebhookReceiver(SECRET, None)
+    assert asgi_webhook_app(receiver).receiver is receiver

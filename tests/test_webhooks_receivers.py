@@ -20,6 +20,7 @@ from msgflash_async.webhooks import (
     MessageStatus,
     StatusTracker,
     WebhookEvent,
+    WebhookReceiver,
     aiohttp_webhook_handler,
     sign,
 )
@@ -43,7 +44,9 @@ Serve = Callable[..., AbstractAsyncContextManager[str]]
 @asynccontextmanager
 async def serve_aiohttp(secrets: Any, on_event: Any, **options: Any) -> AsyncIterator[str]:
     app = web.Application()
-    app.router.add_post("/hooks", aiohttp_webhook_handler(secrets, on_event, **options))
+    app.router.add_post(
+        "/hooks", aiohttp_webhook_handler(WebhookReceiver(secrets, on_event, **options))
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     try:
@@ -60,7 +63,7 @@ async def serve_fastapi(secrets: Any, on_event: Any, **options: Any) -> AsyncIte
     from msgflash_async.webhooks.fastapi import webhook_router
 
     app = fastapi.FastAPI()
-    app.include_router(webhook_router("/hooks", secrets, on_event, **options))
+    app.include_router(webhook_router("/hooks", WebhookReceiver(secrets, on_event, **options)))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:

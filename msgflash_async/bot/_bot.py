@@ -5,7 +5,8 @@ A :class:`Bot` is the ``on_event`` of a :class:`~msgflash_async.webhooks.Webhook
 dropped by the receiver's dedupe store before anything is routed::
 
     async with MsgFlashClient() as client, Bot(client, router) as bot:
-        app.router.add_post("/webhooks/msgflash", aiohttp_webhook_handler(secret, bot))
+        handler = aiohttp_webhook_handler(WebhookReceiver(secret, bot))
+        app.router.add_post("/webhooks/msgflash", handler)
 
 Ordering: the events of one sender (one number on one instance) run one at
 a time in arrival order; different senders run concurrently, at most

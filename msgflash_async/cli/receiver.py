@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .._secret import Secret
 from ..models.webhooks import WebhookEvent
-from ..webhooks import StatusTracker, aiohttp_webhook_handler
+from ..webhooks import StatusTracker, WebhookReceiver, aiohttp_webhook_handler
 
 __all__ = ["WebhookInbox"]
 
@@ -35,7 +35,9 @@ class WebhookInbox:
 
     def listen(self, secret: Secret) -> None:
         """Start accepting deliveries signed with ``secret``."""
-        self._handle = aiohttp_webhook_handler(secret, self._on_event, tracker=self.tracker)
+        self._handle = aiohttp_webhook_handler(
+            WebhookReceiver(secret, self._on_event, tracker=self.tracker)
+        )
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         if self._handle is None:

@@ -248,28 +248,13 @@ class WebhookReceiver:
                 await self._store.release(key)
 
 
-def receiver_for(
-    secrets: SecretsLike | WebhookReceiver,
-    on_event: EventSink | None,
-    *,
-    dedupe: DedupeStore | Literal[_Default.DEFAULT] | None,
-    tracker: StatusTracker | AsyncStatusTracker | None,
-    handler_timeout: float | None,
-    max_body: int | None,
-    body_timeout: float | None,
-) -> WebhookReceiver:
-    """The receiver an adapter factory was given, or a new one from its arguments."""
-    secrets = masked_secrets(secrets)  # a refused option shows this frame
-    if isinstance(secrets, WebhookReceiver):
-        return secrets
-    return WebhookReceiver(
-        secrets,
-        on_event,
-        dedupe=dedupe,
-        tracker=tracker,
-        handler_timeout=handler_timeout,
-        max_body=max_body,
-        body_timeout=body_timeout,
+def require_receiver(receiver: object, adapter: str) -> WebhookReceiver:
+    """``receiver`` if it is a :class:`WebhookReceiver`, else a TypeError saying how to make one."""
+    if isinstance(receiver, WebhookReceiver):
+        return receiver
+    raise TypeError(
+        f"{adapter} takes a WebhookReceiver, not {type(receiver).__name__}: "
+        f"{adapter}(WebhookReceiver(secret, on_event, ...)) with the receiver's options"
     )
 
 

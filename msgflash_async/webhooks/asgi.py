@@ -3,7 +3,7 @@
 No framework is imported: the receiver is an ASGI app of its own. Mount it
 where the framework takes ASGI apps, or serve it alone::
 
-    receiver = asgi_webhook_app(secret, on_event)
+    receiver = asgi_webhook_app(WebhookReceiver(secret, on_event))
     routes = [Route("/webhooks/msgflash", receiver, methods=["POST"])]  # Starlette
     app.add_route("/webhooks/msgflash", receiver, methods=["POST"])     # FastAPI
     # uvicorn module:receiver  (any path, POST only)
@@ -13,22 +13,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 from .._repr import tolerant_repr
-from ._dedupe import DedupeStore
-from ._receiver import (
-    DEFAULT_BODY_TIMEOUT,
-    DEFAULT_HANDLER_TIMEOUT,
-    DEFAULT_MAX_BODY,
-    EventSink,
-    WebhookReceiver,
-    _Default,
-    masked_secrets,
-    receiver_for,
-)
-from ._signature import SecretsLike
-from ._tracker import AsyncStatusTracker, StatusTracker
+from ._receiver import WebhookReceiver, require_receiver
 
 __all__ = ["WebhookASGIApp", "asgi_webhook_app"]
 
@@ -97,29 +85,6 @@ class WebhookASGIApp:
         await _answer(send, result.status, result.reason)
 
 
-def asgi_webhook_app(
-    secrets: SecretsLike | WebhookReceiver,
-    on_event: EventSink | None = None,
-    *,
-    dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
-    tracker: StatusTracker | AsyncStatusTracker | None = None,
-    handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
-    max_body: int | None = DEFAULT_MAX_BODY,
-    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
-) -> WebhookASGIApp:
-    """An ASGI app; see :class:`WebhookReceiver` for the arguments.
-
-    A ready :class:`WebhookReceiver` may be passed instead of ``secrets``.
-    """
-    secrets = masked_secrets(secrets)  # a refused option shows this frame
-    return WebhookASGIApp(
-        receiver_for(
-            secrets,
-            on_event,
-            dedupe=dedupe,
-            tracker=tracker,
-            handler_timeout=handler_timeout,
-            max_body=max_body,
-            body_timeout=body_timeout,
-        )
-    )
+def asgi_webhook_app(receiver: WebhookReceiver) -> WebhookASGIApp:
+    """An ASGI app answering for ``receiver`` (POST on any path)."""
+    return WebhookASGIApp(require_receiver(receiver, "asgi_webhook_app"))

@@ -2,13 +2,13 @@
 
 Needs the ``fastapi`` extra. ::
 
-    app.include_router(webhook_router("/webhooks/msgflash", secret, on_event))
+    app.include_router(webhook_router("/webhooks/msgflash", WebhookReceiver(secret, on_event)))
 """
 
 from __future__ import annotations
 
 from contextlib import aclosing
-from typing import Any, Literal
+from typing import Any
 
 try:
     from fastapi import APIRouter, Request
@@ -18,51 +18,18 @@ except ImportError as error:  # pragma: no cover - exercised in a child process
         "msgflash_async.webhooks.fastapi needs FastAPI: pip install 'msgflash-async[fastapi]'"
     ) from error
 
-from ._dedupe import DedupeStore
-from ._receiver import (
-    DEFAULT_BODY_TIMEOUT,
-    DEFAULT_HANDLER_TIMEOUT,
-    DEFAULT_MAX_BODY,
-    EventSink,
-    WebhookReceiver,
-    _Default,
-    masked_secrets,
-    receiver_for,
-)
-from ._signature import SecretsLike
-from ._tracker import AsyncStatusTracker, StatusTracker
+from ._receiver import WebhookReceiver, require_receiver
 
 __all__ = ["webhook_router"]
 
 
-def webhook_router(
-    path: str,
-    secrets: SecretsLike | WebhookReceiver,
-    on_event: EventSink | None = None,
-    *,
-    dedupe: DedupeStore | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
-    tracker: StatusTracker | AsyncStatusTracker | None = None,
-    handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
-    max_body: int | None = DEFAULT_MAX_BODY,
-    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
-    **router_options: Any,
-) -> APIRouter:
-    """An ``APIRouter`` with one ``POST path`` route; see :class:`WebhookReceiver`.
+def webhook_router(path: str, receiver: WebhookReceiver, **router_options: Any) -> APIRouter:
+    """An ``APIRouter`` with one ``POST path`` route answering for ``receiver``.
 
-    A ready :class:`WebhookReceiver` may be passed instead of ``secrets``;
     ``router_options`` go to ``APIRouter`` (``prefix``, ``tags``, ...). The
-    body is read as a stream and reading stops past ``max_body``.
+    body is read as a stream and reading stops past the receiver's ``max_body``.
     """
-    secrets = masked_secrets(secrets)  # a refused option shows this frame
-    receiver = receiver_for(
-        secrets,
-        on_event,
-        dedupe=dedupe,
-        tracker=tracker,
-        handler_timeout=handler_timeout,
-        max_body=max_body,
-        body_timeout=body_timeout,
-    )
+    receiver = require_receiver(receiver, "webhook_router")
     router = APIRouter(**router_options)
 
     @router.post(path, include_in_schema=False)
