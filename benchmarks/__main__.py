@@ -30,6 +30,7 @@ from . import (
     import_time,
     overhead,
     pagination,
+    receiver,
     sending,
     soak,
     telemetry,
@@ -54,6 +55,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "bot-throughput": bot.run_throughput,
     "bot-rss": bot.run_rss,
     "import-time": import_time.run,
+    "receiver": receiver.run,
 }
 
 DEFAULT_JSON = Path(__file__).with_name("results.json")
