@@ -118,7 +118,7 @@ async def demo(emu: Emulator, customer: str = "+22990000001") -> list[str]:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/msgflash"
         async with MsgFlashClient(emu.api_key, base_url=emu.base_url) as client:
-            endpoint = await client.webhooks.create(url, ["message.received"])
+            endpoint = await client.webhooks.create(url=url, events=["message.received"])
             assert endpoint.secret is not None
             async with Bot(client, build_router()) as bot:
                 app = web.Application()

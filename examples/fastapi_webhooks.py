@@ -13,8 +13,8 @@ API shows it only in this reply)::
 
     async with MsgFlashClient() as client:
         endpoint = await client.webhooks.create(
-            "https://your.host/webhooks/msgflash",
-            ["message.sent", "message.delivered", "message.read", "message.failed"],
+            url="https://your.host/webhooks/msgflash",
+            events=["message.sent", "message.delivered", "message.read", "message.failed"],
         )
         store_somewhere_safe(endpoint.secret.reveal())
 

@@ -92,7 +92,7 @@ async def serve_bot(
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-        endpoint = await client.webhooks.create(url, events)
+        endpoint = await client.webhooks.create(url=url, events=events)
         assert endpoint.secret is not None
         secret = endpoint.secret.reveal()
         async with Bot(client, router, **options) as bot:

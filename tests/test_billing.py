@@ -46,7 +46,9 @@ async def test_usage_reflects_the_emulator_knobs(emu: Emulator, client: MsgFlash
     emu.settings.monthly_api_quota = 1000
     emu.settings.features.discard("statuses")
     for n in range(3):
-        await client.messages.send_text(emu.instance_id, f"+3361000{n:04d}", "hi")
+        await client.messages.send_text(
+            instance_id=emu.instance_id, to=f"+3361000{n:04d}", text="hi"
+        )
     usage = await client.billing.usage()
     assert usage.plan.code == "pro"
     assert usage.limits.monthly_outbound_quota == 40
@@ -138,7 +140,7 @@ async def test_instance_health_is_an_open_model(emu: Emulator, client: MsgFlashC
 async def test_webhooks_off_the_plan_are_refused(emu: Emulator, client: MsgFlashClient) -> None:
     emu.settings.features.discard("webhooks")
     with pytest.raises(FeatureNotAvailableError) as info:
-        await client.webhooks.create("https://example.com/hook", ["message.sent"])
+        await client.webhooks.create(url="https://example.com/hook", events=["message.sent"])
     assert info.value.code == "WEBHOOKS_NOT_AVAILABLE_ON_PLAN"
     assert info.value.feature == "webhooks" and info.value.status == 403
     with pytest.raises(FeatureNotAvailableError):

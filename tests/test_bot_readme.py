@@ -38,7 +38,7 @@ async def test_readme_bot_asks_for_the_order_number_and_answers(
     assert len(BLOCKS) == 2
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/msgflash"
-    endpoint = await client.webhooks.create(url, ["message.received"])
+    endpoint = await client.webhooks.create(url=url, events=["message.received"])
     assert endpoint.secret is not None
     namespace: dict[str, Any] = {"client": client, "secret": endpoint.secret.reveal()}
     for block in BLOCKS:

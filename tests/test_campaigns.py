@@ -359,7 +359,7 @@ async def test_campaign_messages_are_delivered_as_signed_webhooks(live: Pair) ->
         return web.Response(status=200)
 
     async with serve_handler(receive) as url:
-        endpoint = await client.webhooks.create(url + "/hooks", ["message.sent"])
+        endpoint = await client.webhooks.create(url=url + "/hooks", events=["message.sent"])
         assert endpoint.secret is not None
         campaign = await _create(client, emu, recipients=Recipients.tags(["vip"]))
         await client.campaigns.handle(campaign.id, poll_interval=POLL).wait(timeout=30)

@@ -193,7 +193,7 @@ async def test_errors_of_failed_calls_pickle_without_any_secret(
     errors.append(await _error_of(lambda: client.contacts.bulk_delete(ids, poll_interval=0.01)))
     emu.settings.failing_numbers.add("+33612345678")
     instance = emu.workspace(team=True).default_instance.id
-    sent = await client.messages.send_text(instance, "+33612345678", "hello")
+    sent = await client.messages.send_text(instance_id=instance, to="+33612345678", text="hello")
     errors.append(
         await _error_of(lambda: client.messages.wait_for_status(sent.id, poll_interval=0.01))
     )

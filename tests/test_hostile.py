@@ -483,7 +483,9 @@ async def test_oversized_ids_and_bodies_are_refused_before_any_request(
     assert info.value.field == "json" and "bytes" in str(info.value)
     with pytest.raises(exc.ValidationError):
         await client.messages.send_text(
-            msgflash_emulator.instance_id, "+33612345678", "a" * (5 * 1024 * 1024)
+            instance_id=msgflash_emulator.instance_id,
+            to="+33612345678",
+            text="a" * (5 * 1024 * 1024),
         )
     assert not msgflash_emulator.requests
     # The largest documented body (10,000 ids) still goes out.

@@ -131,7 +131,7 @@ async def test_invalid_messages_cost_no_request() -> None:
             with pytest.raises(ValidationError, match="media_url"):
                 await client.messages.send(bad)
             with pytest.raises(ValidationError, match="to"):
-                await client.messages.send_text("inst", "0612345678", "hi")
+                await client.messages.send_text(instance_id="inst", to="0612345678", text="hi")
             text = OutgoingMessage.text_message("inst", TO, "hi")
             with pytest.raises(ValidationError, match="scheduled_at"):
                 await client.messages.schedule(text, dt.datetime(2030, 1, 1))
@@ -220,7 +220,7 @@ def _posts(emu: Emulator, path: str) -> list[dict[str, object]]:
 
 async def test_send_text_then_wait_until_read(live: Pair) -> None:
     emu, client = live
-    sent = await client.messages.send_text(_instance(emu), TO, "Hello")
+    sent = await client.messages.send_text(instance_id=_instance(emu), to=TO, text="Hello")
     assert sent.status is MessageStatus.QUEUED and sent.body == "Hello"
     assert _posts(emu, "/api/v1/messages/send") == [
         {"instanceId": _instance(emu), "to": TO, "type": "text", "text": "Hello"}
@@ -300,23 +300,23 @@ async def test_server_refusals_are_typed(live: Pair) -> None:
     emu, client = live
     emu.settings.invalid_numbers.add("+33700000000")
     with pytest.raises(UnprocessableError):
-        await client.messages.send_text(_instance(emu), "+33700000000", "x")
+        await client.messages.send_text(instance_id=_instance(emu), to="+33700000000", text="x")
     offline = emu.workspace().add_instance("Offline", status="disconnected").id
     with pytest.raises(BadRequestError):
-        await client.messages.send_text(offline, TO, "x")
+        await client.messages.send_text(instance_id=offline, to=TO, text="x")
     with pytest.raises(NotFoundError):
-        await client.messages.send_text("no-such-instance", TO, "x")
+        await client.messages.send_text(instance_id="no-such-instance", to=TO, text="x")
     with pytest.raises(NotFoundError):
         await client.messages.get("no-such-message")
     emu.settings.subscription_active = False
     with pytest.raises(PlanLimitError):
-        await client.messages.send_text(_instance(emu), TO, "x")
+        await client.messages.send_text(instance_id=_instance(emu), to=TO, text="x")
 
 
 async def test_failing_number_raises_message_failed(live: Pair) -> None:
     emu, client = live
     emu.settings.failing_numbers.add(TO)
-    sent = await client.messages.send_text(_instance(emu), TO, "x")
+    sent = await client.messages.send_text(instance_id=_instance(emu), to=TO, text="x")
     with pytest.raises(MessageFailedError) as info:
         await client.messages.wait_for_status(sent.id, timeout=5, poll_interval=0.01)
     assert info.value.msg.status is MessageStatus.FAILED and info.value.error is not None
@@ -327,10 +327,10 @@ async def test_send_is_never_retried_once_it_may_have_arrived(live: Pair) -> Non
     path = "/api/v1/messages/send"
     emu.faults.add(Fault.error(500), method="POST", path=path)
     with pytest.raises(ServerError):
-        await client.messages.send_text(_instance(emu), TO, "x")
+        await client.messages.send_text(instance_id=_instance(emu), to=TO, text="x")
     emu.faults.add(Fault.drop(after_handler=True), method="POST", path=path)
     with pytest.raises(TransportError) as info:
-        await client.messages.send_text(_instance(emu), TO, "x")
+        await client.messages.send_text(instance_id=_instance(emu), to=TO, text="x")
     assert info.value.request_sent
     assert len(_posts(emu, path)) == 2
     # The dropped send did happen: look it up before sending again.
@@ -355,8 +355,8 @@ async def test_list_filters_and_pages(live: Pair) -> None:
     inst = _instance(emu)
     other = emu.workspace().add_instance("Second").id
     for index in range(5):
-        await client.messages.send_text(inst, TO, f"m{index}")
-    await client.messages.send_text(other, TO, "other")
+        await client.messages.send_text(instance_id=inst, to=TO, text=f"m{index}")
+    await client.messages.send_text(instance_id=other, to=TO, text="other")
     bodies = [m.body async for m in client.messages.list(instance_id=inst, limit=2)]
     assert bodies == ["m4", "m3", "m2", "m1", "m0"]
     assert sum(1 for r in emu.requests if r.path == "/api/v1/messages") == 3
@@ -374,11 +374,14 @@ async def test_list_filters_and_pages(live: Pair) -> None:
     # A third instance with known statuses: two held in queued, one read, one failed.
     third = emu.workspace().add_instance("Third").id
     emu.settings.message_step = 3600.0
-    held = {(await client.messages.send_text(third, TO, f"q{n}")).id for n in range(2)}
+    held = {
+        (await client.messages.send_text(instance_id=third, to=TO, text=f"q{n}")).id
+        for n in range(2)
+    }
     emu.settings.message_step = None  # instant: straight to read (or failed)
-    done = (await client.messages.send_text(third, TO, "done")).id
+    done = (await client.messages.send_text(instance_id=third, to=TO, text="done")).id
     emu.settings.failing_numbers.add("+33699999999")
-    failed = (await client.messages.send_text(third, "+33699999999", "x")).id
+    failed = (await client.messages.send_text(instance_id=third, to="+33699999999", text="x")).id
     every = {m.id: m.status async for m in client.messages.list(instance_id=third)}
     assert every == {
         **dict.fromkeys(held, MessageStatus.QUEUED),

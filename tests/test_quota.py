@@ -24,7 +24,7 @@ async def test_send_many_refuses_a_batch_that_cannot_fit(
     emu: Emulator, client: MsgFlashClient
 ) -> None:
     emu.settings.monthly_outbound_quota = 10
-    await client.messages.send_text(emu.instance_id, "+33620009999", "first")
+    await client.messages.send_text(instance_id=emu.instance_id, to="+33620009999", text="first")
     with pytest.raises(InsufficientQuotaError) as info:
         await client.messages.send_many(batch(emu, 12), check_quota=True)
     assert (info.value.requested, info.value.fits) == (12, 9)

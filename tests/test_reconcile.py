@@ -83,7 +83,9 @@ async def test_ambiguous_evidence_is_never_sent(tmp_path: Path) -> None:
         async with connect(emu) as client:
             # Someone else sends input 0's message again, and another text to input 3.
             await client.messages.send(texts(emu, 1)[0])
-            await client.messages.send_text(emu.instance_id, phone(3), "something else")
+            await client.messages.send_text(
+                instance_id=emu.instance_id, to=phone(3), text="something else"
+            )
             report = await client.messages.send_many(texts(emu, 6), journal=journal, settle_after=0)
         reasons = {u.index: u.reason for u in report.unknown}
         assert set(reasons) == {0, 3}

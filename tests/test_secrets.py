@@ -368,7 +368,7 @@ async def test_a_webhook_create_reply_that_does_not_decode_never_shows_its_secre
         msgflash_emulator.api_key, base_url=msgflash_emulator.base_url, rate_limit=None
     ) as client:
         error = await failure(
-            lambda: client.webhooks.create("https://example.com/h", ["message.sent"])
+            lambda: client.webhooks.create(url="https://example.com/h", events=["message.sent"])
         )
     assert isinstance(error, exc.DecodeError)
     text = everything_about(error)
@@ -508,7 +508,9 @@ async def test_the_watch_knows_every_secret_an_emulator_mints(
     async with MsgFlashClient(
         msgflash_emulator.api_key, base_url=msgflash_emulator.base_url, rate_limit=None
     ) as client:
-        endpoint = await client.webhooks.create("https://example.com/hooks", ["message.sent"])
+        endpoint = await client.webhooks.create(
+            url="https://example.com/hooks", events=["message.sent"]
+        )
     assert endpoint.secret is not None
     whsec = endpoint.secret.reveal()
     found = suite_secret_watch.find(" ".join([*secrets_of(msgflash_emulator), whsec]))

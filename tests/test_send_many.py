@@ -318,7 +318,11 @@ async def test_cancellation_mid_batch(tmp_path: Path) -> None:
             assert 4 <= at_cancel < 200
 
             emu.faults.latency = 0.0
-            assert (await client.messages.send_text(emu.instance_id, phone(999), "still ok")).id
+            assert (
+                await client.messages.send_text(
+                    instance_id=emu.instance_id, to=phone(999), text="still ok"
+                )
+            ).id
             sent_before = len(send_records(emu))
             stream = client.messages.send_many(inputs, concurrency=4, journal=journal)
             results = await collect(stream)
@@ -592,7 +596,9 @@ async def test_cancelled_while_queued_for_a_connection_is_not_attempted() -> Non
             report = stream.report
             assert report.counts[UNKNOWN] == 1 and report.counts[NOT_ATTEMPTED] == 3
             emu.faults.latency = 0.0
-            assert (await client.messages.send_text(emu.instance_id, phone(9), "ok")).id
+            assert (
+                await client.messages.send_text(instance_id=emu.instance_id, to=phone(9), text="ok")
+            ).id
 
 
 async def test_cancelled_in_a_retry_after_wait_is_not_attempted(tmp_path: Path) -> None:

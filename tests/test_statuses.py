@@ -70,7 +70,7 @@ async def test_statuses_share_the_monthly_outbound_quota_with_messages(live: Pai
     emu, client = live
     emu.settings.monthly_outbound_quota = 2
     await client.statuses.create_text(emu.instance_id, "one")
-    await client.messages.send_text(emu.instance_id, "+33612345678", "two")
+    await client.messages.send_text(instance_id=emu.instance_id, to="+33612345678", text="two")
     assert (emu.outbound_count, emu.statuses_count) == (2, 1)
     with pytest.raises(QuotaExceededError) as status_refused:
         await client.statuses.create_text(emu.instance_id, "three")

@@ -58,7 +58,7 @@ async def test_a_wait_returns_a_message_that_moved_on_to_an_unknown_status(
     emu.settings.message_step = None  # every step at once: it is at "played" when polled
     emu.settings.delivery_path = ("sent", "delivered", "read", "played")
     instance = emu.workspace().default_instance.id
-    sent = await client.messages.send_text(instance, TO, "hello")
+    sent = await client.messages.send_text(instance_id=instance, to=TO, text="hello")
     found = await client.messages.wait_for_status(sent.id, target, timeout=5, poll_interval=0.01)
     assert found.id == sent.id
     assert found.status == "played" and found.status is not None and not found.status.known
@@ -72,7 +72,7 @@ async def test_an_unknown_status_before_a_known_one_ends_the_wait_and_is_returne
     emu.settings.message_step = 0.2
     emu.settings.delivery_path = ("server_ack", "sent", "delivered")
     instance = emu.workspace().default_instance.id
-    sent = await client.messages.send_text(instance, TO, "hello")
+    sent = await client.messages.send_text(instance_id=instance, to=TO, text="hello")
     assert sent.status is MessageStatus.QUEUED
     first = await client.messages.wait_for_status(
         sent.id, "delivered", timeout=5, poll_interval=0.01

@@ -383,7 +383,10 @@ async def test_messages_sent_through_the_sdk_end_in_the_right_status(
     settings.duplicates, settings.jitter = 0.5, 0.05  # at least once, in any order
     numbers = [f"+2299000000{i}" for i in range(10)]
     async with receiving(serve, client) as hook:
-        sent = [await client.messages.send_text(emu.instance_id, n, "hello") for n in numbers]
+        sent = [
+            await client.messages.send_text(instance_id=emu.instance_id, to=n, text="hello")
+            for n in numbers
+        ]
         for message in sent:
             hook.tracker.record(message.id, message.status or "queued")
         with anyio.fail_after(5):

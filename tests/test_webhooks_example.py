@@ -57,7 +57,7 @@ async def test_send_then_wait_until_read(emu: Emulator) -> None:
         hook_url = service + example.WEBHOOK_PATH
         async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client:
             events = ["message.sent", "message.delivered", "message.read"]
-            endpoint = await client.webhooks.create(hook_url, events)
+            endpoint = await client.webhooks.create(url=hook_url, events=events)
         assert endpoint.secret is not None
         settings = example.Settings(
             webhook_secret=endpoint.secret,

@@ -56,7 +56,9 @@ async def test_readme_service_sends_and_follows_the_message_to_read(
             service = f"http://127.0.0.1:{sock.getsockname()[1]}"
             async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as c:
                 events = ["message.sent", "message.delivered", "message.read"]
-                endpoint = await c.webhooks.create(service + "/webhooks/msgflash", events)
+                endpoint = await c.webhooks.create(
+                    url=service + "/webhooks/msgflash", events=events
+                )
             assert endpoint.secret is not None
             for name, value in {
                 "MSGFLASH_API_KEY": emu.api_key,

@@ -43,7 +43,7 @@ async def webhooks(emu: Emulator) -> AsyncIterator[Webhooks]:
 
 
 async def test_create_list_delete(emu: Emulator, webhooks: Webhooks) -> None:
-    created = await webhooks.create("https://example.com/hooks", EVENTS)
+    created = await webhooks.create(url="https://example.com/hooks", events=EVENTS)
     assert created.url == "https://example.com/hooks"
     assert created.events == (WebhookEventType.MESSAGE_DELIVERED, WebhookEventType.MESSAGE_READ)
     assert created.active is True
@@ -66,7 +66,7 @@ async def test_create_list_delete(emu: Emulator, webhooks: Webhooks) -> None:
 
 async def test_enum_members_and_loopback_http_are_accepted(webhooks: Webhooks) -> None:
     for url in ("http://127.0.0.1:8080/h", "http://localhost/h", "http://[::1]:9/h"):
-        created = await webhooks.create(url, [WebhookEventType.INSTANCE_CONNECTED])
+        created = await webhooks.create(url=url, events=[WebhookEventType.INSTANCE_CONNECTED])
         assert created.url == url
 
 
@@ -92,13 +92,13 @@ async def test_bad_arguments_are_refused_before_any_request(
     emu: Emulator, webhooks: Webhooks, url: Any, events: Any, field: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        await webhooks.create(url, events)
+        await webhooks.create(url=url, events=events)
     assert caught.value.field == field
     assert emu.requests == []
 
 
 async def test_secret_is_masked_everywhere_but_reveal(webhooks: Webhooks) -> None:
-    created = await webhooks.create("https://example.com/hooks", EVENTS)
+    created = await webhooks.create(url="https://example.com/hooks", events=EVENTS)
     secret = created.secret
     assert secret is not None
     revealed = secret.reveal()
@@ -109,19 +109,19 @@ async def test_secret_is_masked_everywhere_but_reveal(webhooks: Webhooks) -> Non
 
 async def test_plan_gates_and_cap(emu: Emulator, webhooks: Webhooks) -> None:
     emu.webhooks.settings.max_endpoints = 1
-    await webhooks.create("https://example.com/a", EVENTS)
+    await webhooks.create(url="https://example.com/a", events=EVENTS)
     with pytest.raises(PlanLimitError) as capped:
-        await webhooks.create("https://example.com/b", EVENTS)
+        await webhooks.create(url="https://example.com/b", events=EVENTS)
     assert capped.value.code == "MAX_WEBHOOK_ENDPOINTS_REACHED"
 
     emu.webhooks.settings.available = False
     with pytest.raises(PermissionDeniedError) as gated:
-        await webhooks.create("https://example.com/c", EVENTS)
+        await webhooks.create(url="https://example.com/c", events=EVENTS)
     assert gated.value.code == "WEBHOOKS_NOT_AVAILABLE_ON_PLAN"
 
 
 async def test_team_and_personal_endpoints_are_separate(emu: Emulator, webhooks: Webhooks) -> None:
-    await webhooks.create("https://example.com/personal", EVENTS)
+    await webhooks.create(url="https://example.com/personal", events=EVENTS)
     async with MsgFlashClient(
         emu.team_key, base_url=emu.base_url, team_id=emu.team_id, rate_limit=None
     ) as team_client:
@@ -191,7 +191,7 @@ REFERENCE_REPLY = {
 @pytest.mark.parametrize("reply", [GUIDE_REPLY, REFERENCE_REPLY, {"webhook": REFERENCE_REPLY}])
 async def test_both_documented_create_replies_structure(reply: dict[str, Any]) -> None:
     async with fake_api([], reply) as webhooks:
-        endpoint = await webhooks.create("https://example.com/h", ["message.sent"])
+        endpoint = await webhooks.create(url="https://example.com/h", events=["message.sent"])
     flat = reply.get("webhook", reply)
     assert endpoint.id == "wh_1"
     assert endpoint.events == (WebhookEventType.MESSAGE_SENT,)

@@ -114,7 +114,7 @@ async def delete_some(client: MsgFlashClient, ids: Sequence[str]) -> None:
 
 async def subscribe(client: MsgFlashClient, inbox: WebhookInbox) -> None:
     events = ["message.sent", "message.delivered", "message.read", "message.failed"]
-    endpoint = await client.webhooks.create(inbox.url, events)
+    endpoint = await client.webhooks.create(url=inbox.url, events=events)
     if endpoint.secret is not None:
         inbox.listen(endpoint.secret)
     say(f"\n5. Webhook endpoint {endpoint.id} registered for {inbox.url}")

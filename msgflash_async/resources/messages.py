@@ -178,7 +178,7 @@ class Messages(Resource):
             results.append(await reconciler.settle(message, at))
         return results
 
-    async def send_text(self, instance_id: str, to: str, text: str) -> Message:
+    async def send_text(self, *, instance_id: str, to: str, text: str) -> Message:
         """Shorthand for ``send(OutgoingMessage.text_message(instance_id, to, text))``."""
         return await self.send(OutgoingMessage.text_message(instance_id, to, text))
 

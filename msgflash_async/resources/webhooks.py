@@ -104,7 +104,9 @@ class Webhooks(Resource):
         """
         return self._whole_list(api_path("webhooks"), WebhookEndpoint, ("webhooks", "items"))
 
-    async def create(self, url: str, events: Iterable[str | WebhookEventType]) -> WebhookEndpoint:
+    async def create(
+        self, *, url: str, events: Iterable[str | WebhookEventType]
+    ) -> WebhookEndpoint:
         """Register ``url`` for ``events``; the reply carries the signing secret, once.
 
         Both arguments are checked first (``ValidationError``, no request).
