@@ -32,7 +32,10 @@ def phone(i: int) -> str:
 
 def inputs(instance_id: str, n: int) -> list[OutgoingMessage]:
     return [
-        OutgoingMessage.text_message(instance_id, phone(i), f"crash test {i:05d}") for i in range(n)
+        OutgoingMessage.text_message(
+            instance_id=instance_id, to=phone(i), text=f"crash test {i:05d}"
+        )
+        for i in range(n)
     ]
 
 

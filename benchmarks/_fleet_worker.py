@@ -42,7 +42,9 @@ def _limiter(mode: str, redis: Any, api_key: str) -> RateLimiter:
 
 def _messages(instance: str, first: int, count: int) -> list[tuple[str, OutgoingMessage]]:
     tos = [f"+1555{n:07d}" for n in range(first, first + count)]
-    return [(to, OutgoingMessage.text_message(instance, to, "fleet")) for to in tos]
+    return [
+        (to, OutgoingMessage.text_message(instance_id=instance, to=to, text="fleet")) for to in tos
+    ]
 
 
 async def main(argv: list[str]) -> None:

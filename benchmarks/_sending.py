@@ -18,7 +18,7 @@ def recipients(n: int) -> Iterator[str]:
 def outgoing(instance_id: str, n: int) -> Iterator[OutgoingMessage]:
     """``n`` text messages, built one at a time as the sender pulls them."""
     return (
-        OutgoingMessage.text_message(instance_id, to, f"benchmark message {i}")
+        OutgoingMessage.text_message(instance_id=instance_id, to=to, text=f"benchmark message {i}")
         for i, to in enumerate(recipients(n))
     )
 

@@ -129,7 +129,9 @@ class Ops:
 
     async def send(self, rng: random.Random, task: int, seq: int) -> None:
         to = f"{SEND_PREFIX}{task:03d}{seq:06d}"
-        message = OutgoingMessage.text_message(self.instance_id, to, f"soak {task} {seq}")
+        message = OutgoingMessage.text_message(
+            instance_id=self.instance_id, to=to, text=f"soak {task} {seq}"
+        )
         try:
             sent = await self.client.messages.send(message)
         except Exception as exc:
@@ -142,7 +144,12 @@ class Ops:
         """Five messages through the batch sender; every input must get one outcome."""
         pairs = [(f"{SEND_PREFIX}{task:03d}{seq + i:06d}", i) for i in range(5)]
         inputs = [
-            (to, OutgoingMessage.text_message(self.instance_id, to, f"soak {task} {seq + i}"))
+            (
+                to,
+                OutgoingMessage.text_message(
+                    instance_id=self.instance_id, to=to, text=f"soak {task} {seq + i}"
+                ),
+            )
             for to, i in pairs
         ]
         seen: set[str] = set()

@@ -118,7 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/send", status_code=202)
     async def send(body: SendRequest, client: Client, tracker: Tracker) -> MessageState:
         try:
-            message = OutgoingMessage.text_message(settings.instance_id, body.to, body.text)
+            message = OutgoingMessage.text_message(
+                instance_id=settings.instance_id, to=body.to, text=body.text
+            )
             sent = await client.messages.send(message)
         except ValidationError as exc:  # refused before any request: the caller's fault
             raise HTTPException(422, str(exc)) from None

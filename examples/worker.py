@@ -41,7 +41,12 @@ def recipients(count: int) -> Iterator[str]:
 def outgoing(instance_id: str, count: int) -> Iterator[tuple[str, OutgoingMessage]]:
     # (key, message) pairs: the key comes back with each outcome.
     for to in recipients(count):
-        yield to, OutgoingMessage.text_message(instance_id, to, "Spring sale: -20% today")
+        yield (
+            to,
+            OutgoingMessage.text_message(
+                instance_id=instance_id, to=to, text="Spring sale: -20% today"
+            ),
+        )
 
 
 def show(progress: BatchProgress) -> None:

@@ -53,6 +53,8 @@ class MsgFlashClient:
     with its retries. ``max_retries`` is a count or a :class:`RetryPolicy`
     that also tunes the backoff. ``rate_limit`` is requests per second, a
     :class:`RateLimiter`, or 0 or None to turn client-side limiting off.
+    ``instance_id`` (or ``MSGFLASH_INSTANCE_ID``) is the instance a message
+    built without one is sent through.
     ``config=`` takes a whole :class:`ClientConfig` instead of the settings
     (only ``rate_limit`` and ``session`` may go beside it).
     :meth:`with_options` gives a client with other timeouts or retries over
@@ -77,6 +79,7 @@ class MsgFlashClient:
         *,
         base_url: str | None = None,
         team_id: str | Secret | None = None,
+        instance_id: str | None = None,
         timeout: float | Timeouts = 30.0,
         deadline: float | None = None,
         max_retries: int | RetryPolicy = 3,
@@ -99,6 +102,7 @@ class MsgFlashClient:
                 pool_size=pool_size,
                 verify_ssl=verify_ssl,
                 max_response_bytes=max_response_bytes,
+                instance_id=instance_id,
             )
         else:
             _alone(config, locals())
@@ -300,7 +304,11 @@ def _alone(config: ClientConfig, given: dict[str, object]) -> None:
         name
         for name, value in given.items()
         if name not in _BESIDE_CONFIG
-        and (value is not None if name in ("api_key", "team_id") else value != defaults.get(name))
+        and (
+            value is not None
+            if name in ("api_key", "team_id", "instance_id")
+            else value != defaults.get(name)
+        )
     )
     if not isinstance(config, ClientConfig):
         raise ConfigurationError(f"config= takes a ClientConfig, not {type(config).__name__}")

@@ -167,6 +167,8 @@ class ClientConfig:
         validator=_at_least("max_response_bytes", 1, "max_response_bytes=32 * 1024 * 1024"),
     )
     verify_ssl: bool = True
+    #: The instance a message without one is sent through (``MSGFLASH_INSTANCE_ID``).
+    instance_id: str | None = None
 
     @classmethod
     def build(
@@ -180,9 +182,12 @@ class ClientConfig:
     ) -> ClientConfig:
         """Validate arguments, falling back to ``MSGFLASH_*`` environment variables."""
         key, team, url = _settings(api_key, team_id, base_url, environ)
+        env = os.environ if environ is None else environ
+        if options.get("instance_id") is None and env.get("MSGFLASH_INSTANCE_ID"):
+            options["instance_id"] = env["MSGFLASH_INSTANCE_ID"]
         # This frame shows in the traceback of a ConfigurationError: printed
         # with its locals, a plain key or the environment mapping would show.
-        del api_key, team_id, environ
+        del api_key, team_id, environ, env
         _check_key(key, team)
         _check_base_url(url)
         return cls(

@@ -62,7 +62,13 @@ Unknown codes fall back by HTTP status; unknown statuses fall back to
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # names for the annotations only: this module imports no models
+    from .models.campaigns import Campaign
+    from .models.jobs import BulkJob
+    from .models.lookups import NumberLookup
+    from .models.messages import Message
 
 __all__ = [
     "APIError",
@@ -370,7 +376,7 @@ class InsufficientQuotaError(MsgFlashError):
 class JobError(MsgFlashError):
     """A job ended in ``failed`` or ``cancelled``, or stalled; ``job`` is its last state."""
 
-    def __init__(self, message: str, *, job: Any) -> None:
+    def __init__(self, message: str, *, job: BulkJob | NumberLookup | None) -> None:
         super().__init__(message)
         self.job = job
 
@@ -390,7 +396,9 @@ class JobStalledError(JobError):
     for one more window, or cancel it. ``stalled_for`` is the window in seconds.
     """
 
-    def __init__(self, message: str, *, job: Any = None, stalled_for: float = 0.0) -> None:
+    def __init__(
+        self, message: str, *, job: BulkJob | NumberLookup | None = None, stalled_for: float = 0.0
+    ) -> None:
         super().__init__(message, job=job)
         self.stalled_for = stalled_for
 
@@ -398,7 +406,7 @@ class JobStalledError(JobError):
 class CampaignError(MsgFlashError):
     """A campaign wait ended without the campaign completing; ``campaign`` is its last state."""
 
-    def __init__(self, message: str, *, campaign: Any) -> None:
+    def __init__(self, message: str, *, campaign: Campaign) -> None:
         super().__init__(message)
         self.campaign = campaign
 
@@ -422,7 +430,7 @@ class CampaignStalledError(CampaignError):
 class MessageError(MsgFlashError):
     """A message ended without reaching the awaited status; ``msg`` is its last state."""
 
-    def __init__(self, text: str, *, msg: Any) -> None:
+    def __init__(self, text: str, *, msg: Message) -> None:
         super().__init__(text)
         self.msg = msg
         self.error: Any = getattr(msg, "error", None)

@@ -95,6 +95,8 @@ class Reconciler:
         if delay > 0:
             await anyio.sleep(delay)  # a request cut off mid-flight may still land
         cutoff = attempted_at - self.skew
+        if message.instance_id is None:  # the resource fills the client's default in first
+            return _unknown("the message names no instance to search")
         try:
             listing = await self._listing(message.instance_id, cutoff)
         except _TooLong:

@@ -156,6 +156,11 @@ class Session:
         return self._state is _State.CLOSED
 
     @property
+    def default_instance_id(self) -> str | None:
+        """The client's ``instance_id=`` (or ``MSGFLASH_INSTANCE_ID``), for messages without one."""
+        return self._config.instance_id
+
+    @property
     def team_workspace(self) -> bool:
         """True when calls go out with a team key (and its ``X-Team-Id``)."""
         return self._config.team_id is not None

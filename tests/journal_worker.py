@@ -18,7 +18,10 @@ from msgflash_async.redis._connect import from_url
 
 def messages(instance_id: str, count: int) -> list[tuple[str, OutgoingMessage]]:
     return [
-        (f"+3361000{n:04d}", OutgoingMessage.text_message(instance_id, f"+3361000{n:04d}", "hi"))
+        (
+            f"+3361000{n:04d}",
+            OutgoingMessage.text_message(instance_id=instance_id, to=f"+3361000{n:04d}", text="hi"),
+        )
         for n in range(count)
     ]
 

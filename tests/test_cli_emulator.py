@@ -61,7 +61,9 @@ async def test_flags_script_the_emulator_and_another_process_audits_it() -> None
                     await client.instances.get(INSTANCE_ID)
                 for _ in range(2):
                     await client.messages.send(
-                        OutgoingMessage.text_message(INSTANCE_ID, "+33612345678", "hi")
+                        OutgoingMessage.text_message(
+                            instance_id=INSTANCE_ID, to="+33612345678", text="hi"
+                        )
                     )
             team = MsgFlashClient(TEAM_KEY, team_id=TEAM_ID, base_url=base_url, rate_limit=None)
             async with team:

@@ -10,8 +10,10 @@ from msgflash_async import (
     ConfigurationError,
     DeadlineExceededError,
     MsgFlashClient,
+    OutgoingMessage,
     RetryPolicy,
     Timeouts,
+    ValidationError,
 )
 from msgflash_async.testing import Emulator, Fault
 
@@ -86,3 +88,38 @@ async def test_with_options_deadline_bounds_calls_of_the_derived_client_only(
         msgflash_emulator.faults.add(Fault.delay(0.3), method="GET", times=1)
         page = await client.contacts.list()  # no deadline on the parent
         assert page is not None
+
+
+async def test_a_message_without_instance_goes_through_the_client_default(
+    msgflash_emulator: Emulator,
+) -> None:
+    emu = msgflash_emulator
+    message = OutgoingMessage.text_message(to="+33612345678", text="hi")
+    assert message.instance_id is None
+    async with _client(emu, rate_limit=None, instance_id=emu.instance_id) as client:
+        sent = await client.messages.send(message)
+        stored = await client.messages.get(sent.id)
+        assert stored.instance_id == emu.instance_id
+        assert (await client.messages.send_text(to="+33612345678", text="again")).id
+        report = await client.messages.send_many([message, message])
+        assert report.accepted == 2
+    async with _client(emu, rate_limit=None) as client:
+        before = len(emu.requests)
+        with pytest.raises(ValidationError, match="MSGFLASH_INSTANCE_ID") as info:
+            await client.messages.send(message)
+        assert info.value.field == "instance_id"
+        assert len(emu.requests) == before  # refused before any request
+
+
+def test_the_default_instance_comes_from_the_environment() -> None:
+    config = ClientConfig.build(KEY, environ={"MSGFLASH_INSTANCE_ID": "inst_env"})
+    assert config.instance_id == "inst_env"
+    explicit = ClientConfig.build(
+        KEY, environ={"MSGFLASH_INSTANCE_ID": "inst_env"}, instance_id="inst_arg"
+    )
+    assert explicit.instance_id == "inst_arg"
+
+
+def test_builders_take_keywords_only() -> None:
+    with pytest.raises(TypeError):
+        OutgoingMessage.text_message("inst", "+33612345678", "hi")  # type: ignore[misc]

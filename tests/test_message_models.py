@@ -38,7 +38,7 @@ def wire(value: Any) -> Any:
 
 
 def test_text_message_wire_form() -> None:
-    message = OutgoingMessage.text_message(INST, TO, "Hello")
+    message = OutgoingMessage.text_message(instance_id=INST, to=TO, text="Hello")
     assert wire(message) == {"instanceId": INST, "to": TO, "type": "text", "text": "Hello"}
 
 
@@ -51,7 +51,7 @@ def test_text_message_wire_form() -> None:
     ],
 )
 def test_captioned_media_wire_form(builder: Any, kind: str) -> None:
-    message = builder(INST, TO, "https://cdn.example/f", caption="Look")
+    message = builder(instance_id=INST, to=TO, media_url="https://cdn.example/f", caption="Look")
     assert wire(message) == {
         "instanceId": INST,
         "to": TO,
@@ -59,7 +59,7 @@ def test_captioned_media_wire_form(builder: Any, kind: str) -> None:
         "mediaUrl": "https://cdn.example/f",
         "text": "Look",
     }
-    assert "text" not in wire(builder(INST, TO, "https://cdn.example/f"))
+    assert "text" not in wire(builder(instance_id=INST, to=TO, media_url="https://cdn.example/f"))
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_captioned_media_wire_form(builder: Any, kind: str) -> None:
     [(OutgoingMessage.audio_message, "audio"), (OutgoingMessage.voice_note_message, "voice_note")],
 )
 def test_audio_wire_form(builder: Any, kind: str) -> None:
-    assert wire(builder(INST, TO, "https://cdn.example/a.ogg")) == {
+    assert wire(builder(instance_id=INST, to=TO, media_url="https://cdn.example/a.ogg")) == {
         "instanceId": INST,
         "to": TO,
         "type": kind,
@@ -77,7 +77,12 @@ def test_audio_wire_form(builder: Any, kind: str) -> None:
 
 def test_location_wire_form() -> None:
     message = OutgoingMessage.location_message(
-        INST, TO, 5.316667, -4.033333, name="Plateau", address="Abidjan"
+        instance_id=INST,
+        to=TO,
+        latitude=5.316667,
+        longitude=-4.033333,
+        name="Plateau",
+        address="Abidjan",
     )
     assert wire(message) == {
         "instanceId": INST,
@@ -88,12 +93,12 @@ def test_location_wire_form() -> None:
         "locationName": "Plateau",
         "locationAddress": "Abidjan",
     }
-    bare = wire(OutgoingMessage.location_message(INST, TO, 0, 0))
+    bare = wire(OutgoingMessage.location_message(instance_id=INST, to=TO, latitude=0, longitude=0))
     assert bare == {"instanceId": INST, "to": TO, "type": "location", "latitude": 0, "longitude": 0}
 
 
 def test_contact_wire_form() -> None:
-    assert wire(OutgoingMessage.contact_message(INST, TO, "cnt_1")) == {
+    assert wire(OutgoingMessage.contact_message(instance_id=INST, to=TO, contact_id="cnt_1")) == {
         "instanceId": INST,
         "to": TO,
         "type": "contact",
@@ -104,7 +109,7 @@ def test_contact_wire_form() -> None:
 def test_buttons_wire_form_covers_every_kind() -> None:
     buttons = [Button.reply("Yes", id="yes"), Button.link("Site", "https://x.example")]
     message = OutgoingMessage.buttons_message(
-        INST, TO, title="Hi", description="Pick", buttons=buttons, footer="f"
+        instance_id=INST, to=TO, title="Hi", description="Pick", buttons=buttons, footer="f"
     )
     assert wire(message) == {
         "instanceId": INST,
@@ -141,7 +146,7 @@ def test_buttons_wire_form_covers_every_kind() -> None:
 def test_template_wire_form_and_variables_are_copied() -> None:
     variables = {"app": "Acme"}
     message = OutgoingMessage.template_message(
-        INST, TO, "tmpl_1", contact_id="cnt_1", variables=variables
+        instance_id=INST, to=TO, template_id="tmpl_1", contact_id="cnt_1", variables=variables
     )
     variables["app"] = "changed"
     assert wire(message) == {
@@ -157,15 +162,19 @@ def test_template_wire_form_and_variables_are_copied() -> None:
 def test_scheduled_at_is_sent_as_utc_milliseconds() -> None:
     paris = dt.timezone(dt.timedelta(hours=2))
     message = attrs.evolve(
-        OutgoingMessage.text_message(INST, TO, "Hi"),
+        OutgoingMessage.text_message(instance_id=INST, to=TO, text="Hi"),
         scheduled_at=dt.datetime(2026, 4, 1, 12, 0, tzinfo=paris),
     )
     assert wire(message)["scheduledAt"] == "2026-04-01T10:00:00.000Z"
 
 
 def test_messages_are_hashable_values() -> None:
-    one = OutgoingMessage.template_message(INST, TO, "t", variables={"a": "1"})
-    two = OutgoingMessage.template_message(INST, TO, "t", variables={"a": "1"})
+    one = OutgoingMessage.template_message(
+        instance_id=INST, to=TO, template_id="t", variables={"a": "1"}
+    )
+    two = OutgoingMessage.template_message(
+        instance_id=INST, to=TO, template_id="t", variables={"a": "1"}
+    )
     assert one == two and hash(one) == hash(two)
     assert OutgoingMessage(INST, TO, "text", text="x").type is MessageType.TEXT
 
@@ -201,15 +210,15 @@ def test_needs_type_or_template_but_not_both() -> None:
     ],
 )
 def test_to_must_be_e164(to: Any) -> None:
-    refused("to", lambda: OutgoingMessage.text_message(INST, to, "x"))
+    refused("to", lambda: OutgoingMessage.text_message(instance_id=INST, to=to, text="x"))
 
 
 def test_instance_id_required() -> None:
-    refused("instance_id", lambda: OutgoingMessage.text_message("", TO, "x"))
+    refused("instance_id", lambda: OutgoingMessage.text_message(instance_id="", to=TO, text="x"))
 
 
 def test_text_needs_text() -> None:
-    refused("text", lambda: OutgoingMessage.text_message(INST, TO, ""))
+    refused("text", lambda: OutgoingMessage.text_message(instance_id=INST, to=TO, text=""))
     refused("text", lambda: OutgoingMessage(INST, TO, "text").validate())
 
 
@@ -257,8 +266,13 @@ def test_media_url_must_be_absolute_http_or_https(kind: str, url: str) -> None:
 
 @pytest.mark.parametrize("url", BAD_URLS)
 def test_builders_refuse_a_media_url_that_is_not_http(url: str) -> None:
-    refused("media_url", lambda: OutgoingMessage.image_message(INST, TO, url))
-    refused("media_url", lambda: OutgoingMessage.voice_note_message(INST, TO, url))
+    refused(
+        "media_url", lambda: OutgoingMessage.image_message(instance_id=INST, to=TO, media_url=url)
+    )
+    refused(
+        "media_url",
+        lambda: OutgoingMessage.voice_note_message(instance_id=INST, to=TO, media_url=url),
+    )
 
 
 @pytest.mark.parametrize("kind", MEDIA_KINDS)
@@ -273,8 +287,8 @@ def test_link_button_url_must_be_absolute_http_or_https(url: str) -> None:
     refused(
         "buttons[1].url",
         lambda: OutgoingMessage.buttons_message(
-            INST,
-            TO,
+            instance_id=INST,
+            to=TO,
             title="T",
             description="D",
             buttons=[Button.reply("Ok"), Button.link("Go", url)],
@@ -285,7 +299,7 @@ def test_link_button_url_must_be_absolute_http_or_https(url: str) -> None:
 @pytest.mark.parametrize("url", GOOD_URLS)
 def test_link_button_accepts_http_and_https(url: str) -> None:
     message = OutgoingMessage.buttons_message(
-        INST, TO, title="T", description="D", buttons=[Button.link("Go", url)]
+        instance_id=INST, to=TO, title="T", description="D", buttons=[Button.link("Go", url)]
     )
     assert wire(message)["buttons"][0]["url"] == url
 
@@ -293,7 +307,9 @@ def test_link_button_accepts_http_and_https(url: str) -> None:
 def test_only_link_buttons_carry_a_checked_url() -> None:
     # A url set on another kind is not the server's business either way: not checked.
     button = Button(ButtonType.REPLY, "Ok", url="hello")
-    OutgoingMessage.buttons_message(INST, TO, title="T", description="D", buttons=[button])
+    OutgoingMessage.buttons_message(
+        instance_id=INST, to=TO, title="T", description="D", buttons=[button]
+    )
 
 
 @pytest.mark.parametrize(
@@ -317,12 +333,15 @@ def test_location_needs_coordinates_in_range(lat: Any, lon: Any, field: str) -> 
 
 
 def test_location_bounds_are_inclusive() -> None:
-    OutgoingMessage.location_message(INST, TO, 90, -180)
-    OutgoingMessage.location_message(INST, TO, -90, 180)
+    OutgoingMessage.location_message(instance_id=INST, to=TO, latitude=90, longitude=-180)
+    OutgoingMessage.location_message(instance_id=INST, to=TO, latitude=-90, longitude=180)
 
 
 def test_contact_needs_contact_id() -> None:
-    refused("contact_id", lambda: OutgoingMessage.contact_message(INST, TO, ""))
+    refused(
+        "contact_id",
+        lambda: OutgoingMessage.contact_message(instance_id=INST, to=TO, contact_id=""),
+    )
 
 
 def test_buttons_need_title_description_and_one_or_two_buttons() -> None:
@@ -330,7 +349,7 @@ def test_buttons_need_title_description_and_one_or_two_buttons() -> None:
 
     def build(**kwargs: Any) -> OutgoingMessage:
         given = {"title": "T", "description": "D", "buttons": [reply], **kwargs}
-        return OutgoingMessage.buttons_message(INST, TO, **given)
+        return OutgoingMessage.buttons_message(instance_id=INST, to=TO, **given)
 
     build()
     build(buttons=[reply, reply])
@@ -359,7 +378,7 @@ def test_each_button_kind_needs_its_field(button: Button, field: str) -> None:
     refused(
         field,
         lambda: OutgoingMessage.buttons_message(
-            INST, TO, title="T", description="D", buttons=[button]
+            instance_id=INST, to=TO, title="T", description="D", buttons=[button]
         ),
     )
 
@@ -367,7 +386,9 @@ def test_each_button_kind_needs_its_field(button: Button, field: str) -> None:
 def test_unknown_button_kind_needs_only_display_text() -> None:
     button = Button("poll", "Vote")
     assert button.type.known is False
-    OutgoingMessage.buttons_message(INST, TO, title="T", description="D", buttons=[button])
+    OutgoingMessage.buttons_message(
+        instance_id=INST, to=TO, title="T", description="D", buttons=[button]
+    )
 
 
 @pytest.mark.parametrize(
@@ -397,7 +418,12 @@ def test_template_mode_refuses_content_and_direct_mode_refuses_variables() -> No
         "variables",
         lambda: OutgoingMessage(INST, TO, "text", text="x", variables={"a": 1}).validate(),
     )
-    refused("variables", lambda: OutgoingMessage.template_message(INST, TO, "t", variables={"": 1}))
+    refused(
+        "variables",
+        lambda: OutgoingMessage.template_message(
+            instance_id=INST, to=TO, template_id="t", variables={"": 1}
+        ),
+    )
 
 
 def test_unknown_type_passes_with_common_checks_only() -> None:

@@ -132,7 +132,7 @@ async def test_invalid_messages_cost_no_request() -> None:
                 await client.messages.send(bad)
             with pytest.raises(ValidationError, match="to"):
                 await client.messages.send_text(instance_id="inst", to="0612345678", text="hi")
-            text = OutgoingMessage.text_message("inst", TO, "hi")
+            text = OutgoingMessage.text_message(instance_id="inst", to=TO, text="hi")
             with pytest.raises(ValidationError, match="scheduled_at"):
                 await client.messages.schedule(text, dt.datetime(2030, 1, 1))
             with pytest.raises(ValidationError, match="scheduled_at"):
@@ -144,17 +144,24 @@ async def test_invalid_messages_cost_no_request() -> None:
             template = Template("t1", body="{{custom.code}} {{contact.name}}")
             with pytest.raises(ValidationError, match=r"custom\.code"):
                 await client.messages.send(
-                    OutgoingMessage.template_message("inst", TO, "t1", contact_id="c"),
+                    OutgoingMessage.template_message(
+                        instance_id="inst", to=TO, template_id="t1", contact_id="c"
+                    ),
                     template=template,
                 )
             with pytest.raises(ValidationError, match="contact_id"):
                 await client.messages.send(
-                    OutgoingMessage.template_message("inst", TO, "t1", variables={"code": 1}),
+                    OutgoingMessage.template_message(
+                        instance_id="inst", to=TO, template_id="t1", variables={"code": 1}
+                    ),
                     template=template,
                 )
             with pytest.raises(ValidationError, match="template"):
                 await client.messages.send(
-                    OutgoingMessage.template_message("inst", TO, "other"), template=template
+                    OutgoingMessage.template_message(
+                        instance_id="inst", to=TO, template_id="other"
+                    ),
+                    template=template,
                 )
             for kwargs in ({"limit": 0}, {"status": 3}):
                 with pytest.raises((ValidationError, ValueError)):
@@ -238,16 +245,18 @@ async def test_every_builder_is_accepted_by_the_emulator(live: Pair) -> None:
     contact_id = emu.seed_contacts(1)[0]
     url = "https://cdn.example/file.ogg"
     messages = [
-        OutgoingMessage.image_message(inst, TO, url, caption="c"),
-        OutgoingMessage.video_message(inst, TO, url),
-        OutgoingMessage.audio_message(inst, TO, url),
-        OutgoingMessage.voice_note_message(inst, TO, url),
-        OutgoingMessage.document_message(inst, TO, url),
-        OutgoingMessage.location_message(inst, TO, 5.3, -4.0, name="Here"),
-        OutgoingMessage.contact_message(inst, TO, contact_id),
+        OutgoingMessage.image_message(instance_id=inst, to=TO, media_url=url, caption="c"),
+        OutgoingMessage.video_message(instance_id=inst, to=TO, media_url=url),
+        OutgoingMessage.audio_message(instance_id=inst, to=TO, media_url=url),
+        OutgoingMessage.voice_note_message(instance_id=inst, to=TO, media_url=url),
+        OutgoingMessage.document_message(instance_id=inst, to=TO, media_url=url),
+        OutgoingMessage.location_message(
+            instance_id=inst, to=TO, latitude=5.3, longitude=-4.0, name="Here"
+        ),
+        OutgoingMessage.contact_message(instance_id=inst, to=TO, contact_id=contact_id),
         OutgoingMessage.buttons_message(
-            inst,
-            TO,
+            instance_id=inst,
+            to=TO,
             title="T",
             description="D",
             footer="F",
@@ -257,8 +266,8 @@ async def test_every_builder_is_accepted_by_the_emulator(live: Pair) -> None:
             ],
         ),
         OutgoingMessage.buttons_message(
-            inst,
-            TO,
+            instance_id=inst,
+            to=TO,
             title="T",
             description="D",
             buttons=[Button.link("Go", "https://x.example"), Button.call("Call", TO)],
@@ -276,7 +285,11 @@ async def test_template_send_renders_on_the_server(live: Pair) -> None:
         name="otp", type="text", body="Hi {{contact.firstName}}, code {{custom.code}}"
     )
     message = OutgoingMessage.template_message(
-        _instance(emu), TO, template.id, contact_id=contact_id, variables={"code": "1234"}
+        instance_id=_instance(emu),
+        to=TO,
+        template_id=template.id,
+        contact_id=contact_id,
+        variables={"code": "1234"},
     )
     sent = await client.messages.send(message, template=template)
     assert sent.type is MessageType.TEXT and sent.body is not None
@@ -284,13 +297,18 @@ async def test_template_send_renders_on_the_server(live: Pair) -> None:
     # Without the client-side check, the server's refusal is a TemplateError.
     with pytest.raises(TemplateError) as info:
         await client.messages.send(
-            OutgoingMessage.template_message(_instance(emu), TO, template.id, contact_id=contact_id)
+            OutgoingMessage.template_message(
+                instance_id=_instance(emu), to=TO, template_id=template.id, contact_id=contact_id
+            )
         )
     assert info.value.code == "TEMPLATE_VARIABLES_MISSING"
     with pytest.raises(TemplateError) as context:
         await client.messages.send(
             OutgoingMessage.template_message(
-                _instance(emu), TO, template.id, variables={"custom.code": "1"}
+                instance_id=_instance(emu),
+                to=TO,
+                template_id=template.id,
+                variables={"custom.code": "1"},
             )
         )
     assert context.value.code == "TEMPLATE_CONTEXT_UNAVAILABLE"
@@ -340,7 +358,7 @@ async def test_send_is_never_retried_once_it_may_have_arrived(live: Pair) -> Non
 async def test_schedule(live: Pair) -> None:
     emu, client = live
     at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
-    message = OutgoingMessage.text_message(_instance(emu), TO, "later")
+    message = OutgoingMessage.text_message(instance_id=_instance(emu), to=TO, text="later")
     scheduled = await client.messages.schedule(message, at)
     assert scheduled.status is MessageStatus.SCHEDULED
     assert scheduled.scheduled_at is not None

@@ -124,7 +124,8 @@ async def test_time_waiting_for_the_rate_limiter_is_recorded(
 async def test_a_batch_gets_a_span_with_outcome_counts(emu: Emulator, otel: Telemetry) -> None:
     emu.settings.invalid_numbers.add("+33600000002")
     messages = [
-        OutgoingMessage.text_message(emu.instance_id, f"+3360000000{n}", "hi") for n in range(3)
+        OutgoingMessage.text_message(instance_id=emu.instance_id, to=f"+3360000000{n}", text="hi")
+        for n in range(3)
     ]
     async with otel.client(emu) as client:
         report = await client.messages.send_many(messages)

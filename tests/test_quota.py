@@ -16,7 +16,8 @@ USAGE = "/api/v1/billing/usage"
 
 def batch(emu: Emulator, n: int) -> list[OutgoingMessage]:
     return [
-        OutgoingMessage.text_message(emu.instance_id, f"+3362000{i:04d}", "hi") for i in range(n)
+        OutgoingMessage.text_message(instance_id=emu.instance_id, to=f"+3362000{i:04d}", text="hi")
+        for i in range(n)
     ]
 
 
@@ -63,7 +64,9 @@ async def test_with_a_team_key_it_warns_once_and_is_skipped(
         emu.team_key, team_id=emu.team_id, base_url=emu.base_url, rate_limit=None
     ) as team:
         messages = [
-            OutgoingMessage.text_message(emu.team_instance_id, "+33620000001", "hi"),
+            OutgoingMessage.text_message(
+                instance_id=emu.team_instance_id, to="+33620000001", text="hi"
+            ),
         ]
         with caplog.at_level(logging.WARNING, logger="msgflash_async"):
             first = await team.messages.send_many(messages, check_quota=True)

@@ -116,7 +116,9 @@ async def test_the_explicit_call_settles_a_reports_unknowns() -> None:
             settled = await client.messages.reconcile(
                 [(m, started) for m in inputs], settle_after=0
             )
-            template = OutgoingMessage.template_message(emu.instance_id, phone(0), "tpl_x")
+            template = OutgoingMessage.template_message(
+                instance_id=emu.instance_id, to=phone(0), template_id="tpl_x"
+            )
             [by_template] = await client.messages.reconcile([(template, started)], settle_after=0)
     assert settled[0].verdict is SettlementVerdict.ACCEPTED
     assert settled[0].message_id == taken.id

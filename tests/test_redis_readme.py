@@ -45,7 +45,10 @@ async def test_redis_examples_run(
             "__name__": "readme",
             "redis_url": redis_url,
             "api_key": emu.api_key,
-            "inputs": [(to, OutgoingMessage.text_message(emu.instance_id, to, "hi")) for to in tos],
+            "inputs": [
+                (to, OutgoingMessage.text_message(instance_id=emu.instance_id, to=to, text="hi"))
+                for to in tos
+            ],
             "secret": "whsec_readme_redis_example",
             "on_event": on_event,
             "message_id": "msg_readme",

@@ -65,7 +65,10 @@ def phone(i: int) -> str:
 
 
 def texts(emu: Emulator, n: int) -> list[OutgoingMessage]:
-    return [OutgoingMessage.text_message(emu.instance_id, phone(i), f"hello {i}") for i in range(n)]
+    return [
+        OutgoingMessage.text_message(instance_id=emu.instance_id, to=phone(i), text=f"hello {i}")
+        for i in range(n)
+    ]
 
 
 async def collect(
@@ -131,7 +134,9 @@ async def test_every_input_reported_exactly_once(msgflash_emulator: Emulator) ->
             if kinds[i] == "bad_to":  # built by hand: validate() runs only in send()
                 yield OutgoingMessage(emu.instance_id, f"0{i}", MessageType.TEXT, text="x")
             else:
-                yield OutgoingMessage.text_message(emu.instance_id, phone(i), f"hi {i}")
+                yield OutgoingMessage.text_message(
+                    instance_id=emu.instance_id, to=phone(i), text=f"hi {i}"
+                )
 
     async with connect(emu) as client:
         stream = client.messages.send_many(source())
@@ -356,9 +361,9 @@ async def test_template_sends(msgflash_emulator: Emulator) -> None:
     by_id = emu.workspace().contacts.by_id
     messages = [
         OutgoingMessage.template_message(
-            emu.instance_id,
-            by_id[cid].phone,
-            template_id,
+            instance_id=emu.instance_id,
+            to=by_id[cid].phone,
+            template_id=template_id,
             contact_id=cid,
             variables=None if n == 5 else {"code": f"C{n}"},
         )

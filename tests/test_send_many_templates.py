@@ -24,9 +24,9 @@ async def test_missing_custom_variables_are_rejected_without_a_request(
     missing = {1, 3}
     messages = [
         OutgoingMessage.template_message(
-            emu.instance_id,
-            to,
-            template.id,
+            instance_id=emu.instance_id,
+            to=to,
+            template_id=template.id,
             variables=None if n in missing else {"code": f"C{n}"},
         )
         for n, to in enumerate(phones)
@@ -61,7 +61,11 @@ async def test_without_template_the_server_refuses_them_after_a_request(
     template = await client.templates.create(
         name="otp", type="text", body="Your code is {{custom.code}}"
     )
-    messages = [OutgoingMessage.template_message(emu.instance_id, "+33610000000", template.id)]
+    messages = [
+        OutgoingMessage.template_message(
+            instance_id=emu.instance_id, to="+33610000000", template_id=template.id
+        )
+    ]
     report = await client.messages.send_many(messages)
     assert report.counts[OutcomeStatus.REJECTED] == 1
     assert report.error_codes == {"TEMPLATE_VARIABLES_MISSING": 1}
@@ -73,7 +77,10 @@ async def test_an_input_of_another_template_is_rejected(
 ) -> None:
     template = await client.templates.create(name="a", type="text", body="Hi {{custom.x}}")
     message = OutgoingMessage.template_message(
-        emu.instance_id, "+33610000000", "some-other-template", variables={"x": "1"}
+        instance_id=emu.instance_id,
+        to="+33610000000",
+        template_id="some-other-template",
+        variables={"x": "1"},
     )
     report = await client.messages.send_many([message], template=template)
     assert report.counts[OutcomeStatus.REJECTED] == 1

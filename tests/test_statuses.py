@@ -78,7 +78,9 @@ async def test_statuses_share_the_monthly_outbound_quota_with_messages(live: Pai
     assert status_refused.value.status == 429
     with pytest.raises(QuotaExceededError):
         await client.messages.send(
-            OutgoingMessage.text_message(emu.instance_id, "+33612345678", "four")
+            OutgoingMessage.text_message(
+                instance_id=emu.instance_id, to="+33612345678", text="four"
+            )
         )
     assert (emu.outbound_count, emu.statuses_count) == (2, 1)
 

@@ -36,7 +36,12 @@ def shard_inputs(instance_id: str, shard: int, size: int) -> Iterator[tuple[str,
     """The same inputs, in the same order, on every worker (the journal checks it)."""
     for n in range(size):
         to = f"+3362{shard:03d}{n:04d}"
-        yield to, OutgoingMessage.text_message(instance_id, to, "Your order has shipped")
+        yield (
+            to,
+            OutgoingMessage.text_message(
+                instance_id=instance_id, to=to, text="Your order has shipped"
+            ),
+        )
 
 
 async def run_shard(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .._exceptions import ValidationError
 from .._repr import tolerant_repr
@@ -49,6 +49,11 @@ def _sender_of(event: WebhookEvent) -> str | None:
     if isinstance(event, MessageEvent):
         return event.to
     return None
+
+
+class _Target(TypedDict):
+    instance_id: str
+    to: str
 
 
 class BotEvent:
@@ -144,10 +149,10 @@ class BotEvent:
 
     # -- answering ------------------------------------------------------------------
 
-    def _target(self) -> tuple[str, str]:
+    def _target(self) -> _Target:
         if self.instance_id is None or self.sender is None:
             raise ValidationError(f"a {self.kind} event has no sender to reply to", field="to")
-        return self.instance_id, self.sender
+        return {"instance_id": self.instance_id, "to": self.sender}
 
     async def send(self, message: OutgoingMessage) -> Message:
         """Send a message you built; its status is then followed from the webhook stream."""
@@ -157,28 +162,30 @@ class BotEvent:
 
     async def reply(self, text: str) -> Message:
         """Send ``text`` to the sender through the instance the event came in on."""
-        return await self.send(OutgoingMessage.text_message(*self._target(), text))
+        return await self.send(OutgoingMessage.text_message(**self._target(), text=text))
 
     async def reply_image(self, media_url: str, *, caption: str | None = None) -> Message:
         return await self.send(
-            OutgoingMessage.image_message(*self._target(), media_url, caption=caption)
+            OutgoingMessage.image_message(**self._target(), media_url=media_url, caption=caption)
         )
 
     async def reply_video(self, media_url: str, *, caption: str | None = None) -> Message:
         return await self.send(
-            OutgoingMessage.video_message(*self._target(), media_url, caption=caption)
+            OutgoingMessage.video_message(**self._target(), media_url=media_url, caption=caption)
         )
 
     async def reply_document(self, media_url: str, *, caption: str | None = None) -> Message:
         return await self.send(
-            OutgoingMessage.document_message(*self._target(), media_url, caption=caption)
+            OutgoingMessage.document_message(**self._target(), media_url=media_url, caption=caption)
         )
 
     async def reply_audio(self, media_url: str) -> Message:
-        return await self.send(OutgoingMessage.audio_message(*self._target(), media_url))
+        return await self.send(OutgoingMessage.audio_message(**self._target(), media_url=media_url))
 
     async def reply_voice_note(self, media_url: str) -> Message:
-        return await self.send(OutgoingMessage.voice_note_message(*self._target(), media_url))
+        return await self.send(
+            OutgoingMessage.voice_note_message(**self._target(), media_url=media_url)
+        )
 
     async def reply_location(
         self,
@@ -189,18 +196,20 @@ class BotEvent:
         address: str | None = None,
     ) -> Message:
         message = OutgoingMessage.location_message(
-            *self._target(), latitude, longitude, name=name, address=address
+            **self._target(), latitude=latitude, longitude=longitude, name=name, address=address
         )
         return await self.send(message)
 
     async def reply_contact(self, contact_id: str) -> Message:
-        return await self.send(OutgoingMessage.contact_message(*self._target(), contact_id))
+        return await self.send(
+            OutgoingMessage.contact_message(**self._target(), contact_id=contact_id)
+        )
 
     async def reply_buttons(
         self, *, title: str, description: str, buttons: Iterable[Button], footer: str | None = None
     ) -> Message:
         message = OutgoingMessage.buttons_message(
-            *self._target(), title=title, description=description, buttons=buttons, footer=footer
+            **self._target(), title=title, description=description, buttons=buttons, footer=footer
         )
         return await self.send(message)
 
@@ -212,6 +221,6 @@ class BotEvent:
         variables: Mapping[str, Any] | None = None,
     ) -> Message:
         message = OutgoingMessage.template_message(
-            *self._target(), template_id, contact_id=contact_id, variables=variables
+            **self._target(), template_id=template_id, contact_id=contact_id, variables=variables
         )
         return await self.send(message)

@@ -169,9 +169,9 @@ async def campaign(
             if phone(n + DELETED) not in reachable:
                 continue  # not on WhatsApp: sending there risks the instance
             yield OutgoingMessage.template_message(
-                emu.instance_id,
-                phone(n + DELETED),
-                template.id,
+                instance_id=emu.instance_id,
+                to=phone(n + DELETED),
+                template_id=template.id,
                 contact_id=contact_id,
                 variables={"code": f"SPRING{n:04d}"},
             )

@@ -62,7 +62,8 @@ _BUTTON_NEEDS: Final[dict[ButtonType, tuple[str, ...]]] = {
 
 def validate_outgoing(message: OutgoingMessage) -> None:
     """Raise :class:`ValidationError` for the first broken rule of ``message``."""
-    _require_text(message.instance_id, "instance_id")
+    if message.instance_id is not None:  # None: the client's default, checked at send
+        _require_text(message.instance_id, "instance_id")
     check_phone(message.to, "to")
     if message.type is None and message.template_id is None:
         raise ValidationError("give a message type or a template_id", field="type")

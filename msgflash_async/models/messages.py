@@ -282,7 +282,7 @@ class OutgoingMessage:
     ``scheduled_at`` is set by ``messages.schedule()``, not by ``send()``.
     """
 
-    instance_id: str
+    instance_id: str | None  # None: the client's default instance, filled in at send
     to: str
     type: MessageType | None = attrs.field(default=None, converter=_message_type)
     template_id: str | None = None
@@ -307,58 +307,86 @@ class OutgoingMessage:
         validate_outgoing(self)
         return self
 
+    # The builders take keywords only: two positional ids of the same type
+    # (instance and recipient) are easy to swap. ``instance_id`` may be left
+    # out when the client has a default (``MsgFlashClient(instance_id=...)``
+    # or ``MSGFLASH_INSTANCE_ID``); the send fills it in.
     @classmethod
     def text_message(
-        cls, instance_id: str, to: str, text: str, *, contact_id: str | None = None
+        cls, *, instance_id: str | None = None, to: str, text: str, contact_id: str | None = None
     ) -> OutgoingMessage:
         """A plain text message (``contact_id`` links it to a stored contact)."""
         return cls(instance_id, to, MessageType.TEXT, text=text, contact_id=contact_id).validate()
 
     @classmethod
     def image_message(
-        cls, instance_id: str, to: str, media_url: str, *, caption: str | None = None
+        cls,
+        *,
+        instance_id: str | None = None,
+        to: str,
+        media_url: str,
+        caption: str | None = None,
     ) -> OutgoingMessage:
         """An image from a public URL, with an optional caption."""
         return cls._media(MessageType.IMAGE, instance_id, to, media_url, caption)
 
     @classmethod
     def video_message(
-        cls, instance_id: str, to: str, media_url: str, *, caption: str | None = None
+        cls,
+        *,
+        instance_id: str | None = None,
+        to: str,
+        media_url: str,
+        caption: str | None = None,
     ) -> OutgoingMessage:
         """A video from a public URL, with an optional caption."""
         return cls._media(MessageType.VIDEO, instance_id, to, media_url, caption)
 
     @classmethod
-    def audio_message(cls, instance_id: str, to: str, media_url: str) -> OutgoingMessage:
+    def audio_message(
+        cls, *, instance_id: str | None = None, to: str, media_url: str
+    ) -> OutgoingMessage:
         """An audio file from a public URL."""
         return cls._media(MessageType.AUDIO, instance_id, to, media_url, None)
 
     @classmethod
-    def voice_note_message(cls, instance_id: str, to: str, media_url: str) -> OutgoingMessage:
+    def voice_note_message(
+        cls, *, instance_id: str | None = None, to: str, media_url: str
+    ) -> OutgoingMessage:
         """A voice note (push-to-talk) from a public URL, typically ``.ogg``."""
         return cls._media(MessageType.VOICE_NOTE, instance_id, to, media_url, None)
 
     @classmethod
     def document_message(
-        cls, instance_id: str, to: str, media_url: str, *, caption: str | None = None
+        cls,
+        *,
+        instance_id: str | None = None,
+        to: str,
+        media_url: str,
+        caption: str | None = None,
     ) -> OutgoingMessage:
         """A document from a public URL, with an optional caption."""
         return cls._media(MessageType.DOCUMENT, instance_id, to, media_url, caption)
 
     @classmethod
     def _media(
-        cls, kind: MessageType, instance_id: str, to: str, media_url: str, caption: str | None
+        cls,
+        kind: MessageType,
+        instance_id: str | None,
+        to: str,
+        media_url: str,
+        caption: str | None,
     ) -> OutgoingMessage:
         return cls(instance_id, to, kind, media_url=media_url, text=caption).validate()
 
     @classmethod
     def location_message(
         cls,
-        instance_id: str,
+        *,
+        instance_id: str | None = None,
         to: str,
         latitude: float,
         longitude: float,
-        *,
         name: str | None = None,
         address: str | None = None,
     ) -> OutgoingMessage:
@@ -374,16 +402,18 @@ class OutgoingMessage:
         ).validate()
 
     @classmethod
-    def contact_message(cls, instance_id: str, to: str, contact_id: str) -> OutgoingMessage:
+    def contact_message(
+        cls, *, instance_id: str | None = None, to: str, contact_id: str
+    ) -> OutgoingMessage:
         """Share a stored contact (by its id) as a contact card."""
         return cls(instance_id, to, MessageType.CONTACT, contact_id=contact_id).validate()
 
     @classmethod
     def buttons_message(
         cls,
-        instance_id: str,
-        to: str,
         *,
+        instance_id: str | None = None,
+        to: str,
         title: str,
         description: str,
         buttons: Iterable[Button],
@@ -403,10 +433,10 @@ class OutgoingMessage:
     @classmethod
     def template_message(
         cls,
-        instance_id: str,
+        *,
+        instance_id: str | None = None,
         to: str,
         template_id: str,
-        *,
         contact_id: str | None = None,
         variables: Mapping[str, Any] | None = None,
     ) -> OutgoingMessage:

@@ -79,7 +79,7 @@ class Messages(Resource):
             raise ValidationError(
                 "use schedule() for a message with a send time", field="scheduled_at"
             )
-        body = _checked(message, template)
+        body = _checked(self._with_instance(message), template)
         return await self._post(_SEND, Message, key="message", json=body, guard=guard)
 
     def send_many(
@@ -143,10 +143,23 @@ class Messages(Resource):
         async def settle(
             message: OutgoingMessage, attempted_at: float | None
         ) -> tuple[str, str | None, str]:
-            found = await reconciler.settle(message, attempted_at)
+            found = await reconciler.settle(self._with_instance(message), attempted_at)
             return found.verdict.value, found.message_id, found.reason
 
         return settle
+
+    def _with_instance(self, message: OutgoingMessage) -> OutgoingMessage:
+        """``message`` with the client's default instance if it names none."""
+        if message.instance_id is not None:
+            return message
+        default = self._session.default_instance_id
+        if default is None:
+            raise ValidationError(
+                "the message names no instance: pass instance_id=..., or give the client "
+                "one (MsgFlashClient(instance_id=...) or MSGFLASH_INSTANCE_ID)",
+                field="instance_id",
+            )
+        return attrs.evolve(message, instance_id=default)
 
     def _by_instance(self, instance_id: str) -> AsyncPaginator[Message]:
         return self.list(instance_id=instance_id, limit=100)
@@ -175,12 +188,14 @@ class Messages(Resource):
         results = []
         for message, when in sends:
             at = when.timestamp() if isinstance(when, dt.datetime) else when
-            results.append(await reconciler.settle(message, at))
+            results.append(await reconciler.settle(self._with_instance(message), at))
         return results
 
-    async def send_text(self, *, instance_id: str, to: str, text: str) -> Message:
-        """Shorthand for ``send(OutgoingMessage.text_message(instance_id, to, text))``."""
-        return await self.send(OutgoingMessage.text_message(instance_id, to, text))
+    async def send_text(self, *, instance_id: str | None = None, to: str, text: str) -> Message:
+        """Shorthand for ``send(OutgoingMessage.text_message(to=..., text=...))``."""
+        return await self.send(
+            OutgoingMessage.text_message(instance_id=instance_id, to=to, text=text)
+        )
 
     async def schedule(
         self,
@@ -199,7 +214,8 @@ class Messages(Resource):
                 "expected a timezone-aware datetime, e.g. datetime.now(timezone.utc)",
                 field="scheduled_at",
             )
-        body = _checked(attrs.evolve(message, scheduled_at=scheduled_at), template)
+        message = attrs.evolve(self._with_instance(message), scheduled_at=scheduled_at)
+        body = _checked(message, template)
         return await self._post(_SCHEDULE, Message, key="message", json=body)
 
     async def get(self, message_id: str, *, guard: SendGuard | None = None) -> Message:

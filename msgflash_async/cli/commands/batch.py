@@ -81,9 +81,9 @@ def send(
 def _message(instance_id: str, template_id: str, row: dict[str, str]) -> OutgoingMessage:
     variables = {k: v for k, v in row.items() if k not in RESERVED and k}
     return OutgoingMessage.template_message(
-        instance_id,
-        check_phone(row.get("phone", "")),
-        template_id,
+        instance_id=instance_id,
+        to=check_phone(row.get("phone", "")),
+        template_id=template_id,
         contact_id=row.get("contact_id") or None,
         variables=variables or None,
     )

@@ -63,15 +63,19 @@ def _message(o: dict[str, Any]) -> OutgoingMessage:
     if o["template_id"]:
         variables = _pairs(o["variables"], "--var")
         return OutgoingMessage.template_message(
-            instance, to, o["template_id"], contact_id=o["contact_id"], variables=variables or None
+            instance_id=instance,
+            to=to,
+            template_id=o["template_id"],
+            contact_id=o["contact_id"],
+            variables=variables or None,
         )
     if o["media"]:
         if not o["url"]:
             raise click.UsageError("--media needs --url")
         build = getattr(OutgoingMessage, f"{o['media']}_message")
         if o["media"] in ("audio", "voice_note"):
-            return build(instance, to, o["url"])  # type: ignore[no-any-return]
-        return build(instance, to, o["url"], caption=o["text"])  # type: ignore[no-any-return]
+            return build(instance_id=instance, to=to, media_url=o["url"])  # type: ignore[no-any-return]
+        return build(instance_id=instance, to=to, media_url=o["url"], caption=o["text"])  # type: ignore[no-any-return]
     if o["location"]:
         latitude, _, longitude = o["location"].partition(",")
         try:
@@ -81,20 +85,29 @@ def _message(o: dict[str, Any]) -> OutgoingMessage:
                 "expected LATITUDE,LONGITUDE", param_hint="--location"
             ) from None
         return OutgoingMessage.location_message(
-            instance, to, *point, name=o["name"], address=o["address"]
+            instance_id=instance,
+            to=to,
+            latitude=point[0],
+            longitude=point[1],
+            name=o["name"],
+            address=o["address"],
         )
     if o["contact_card"]:
-        return OutgoingMessage.contact_message(instance, to, o["contact_card"])
+        return OutgoingMessage.contact_message(
+            instance_id=instance, to=to, contact_id=o["contact_card"]
+        )
     if o["buttons"]:
         return OutgoingMessage.buttons_message(
-            instance,
-            to,
+            instance_id=instance,
+            to=to,
             title=o["title"] or "",
             description=o["description"] or "",
             buttons=[_button(b) for b in o["buttons"]],
         )
     if o["text"]:
-        return OutgoingMessage.text_message(instance, to, o["text"], contact_id=o["contact_id"])
+        return OutgoingMessage.text_message(
+            instance_id=instance, to=to, text=o["text"], contact_id=o["contact_id"]
+        )
     raise click.UsageError(
         "say what to send: --text, --media, --location, --contact-card, --button or --template"
     )
