@@ -122,4 +122,4 @@ def test_the_default_instance_comes_from_the_environment() -> None:
 
 def test_builders_take_keywords_only() -> None:
     with pytest.raises(TypeError):
-        OutgoingMessage.text_message("inst", "+33612345678", "hi")  # type: ignore[misc]
+        OutgoingMessage.text_message("inst", "+33612345678", "hi")  # type: ignore[call-arg]

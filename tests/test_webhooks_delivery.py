@@ -135,7 +135,7 @@ async def receiving(
     """A receiver registered with the emulator; ``secret`` overrides the real one."""
     with bound_socket() as sock:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-        endpoint = await webhooks_of(client).create(url, events)
+        endpoint = await webhooks_of(client).create(url=url, events=events)
         assert endpoint.secret is not None
         seen: list[WebhookEvent] = []
 
@@ -192,7 +192,7 @@ async def test_wire_format(emu: Emulator, client: MsgFlashClient) -> None:
         return web.Response(status=204)
 
     async with raw_receiver(capture) as url:
-        endpoint = await webhooks_of(client).create(url, ["message.delivered"])
+        endpoint = await webhooks_of(client).create(url=url, events=["message.delivered"])
         sent = publish(emu, "m1", "message.delivered")
         await emu.webhooks.wait_idle()
     assert endpoint.secret is not None
@@ -294,7 +294,7 @@ async def test_retries_after_errors_then_gives_up(emu: Emulator, client: MsgFlas
         return web.Response(status=next(answers))
 
     async with raw_receiver(flaky) as url:
-        await webhooks_of(client).create(url, ["message.sent"])
+        await webhooks_of(client).create(url=url, events=["message.sent"])
         publish(emu, "m1", "message.sent")
         await emu.webhooks.wait_idle()
     assert [(d.status, d.attempt) for d in emu.webhook_deliveries] == [(500, 1), (503, 2), (200, 3)]
@@ -302,7 +302,7 @@ async def test_retries_after_errors_then_gives_up(emu: Emulator, client: MsgFlas
     emu.webhook_deliveries.clear()
     with bound_socket() as sock:  # closed again at once: nothing listens there
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-    await webhooks_of(client).create(dead, ["message.read"])
+    await webhooks_of(client).create(url=dead, events=["message.read"])
     publish(emu, "m1", "message.read")
     await emu.webhooks.wait_idle()
     assert [d.attempt for d in emu.webhook_deliveries] == [1, 2, 3]
@@ -324,7 +324,7 @@ async def test_slow_handler_times_out_and_the_redelivery_is_handled_once(
 
     with bound_socket() as sock:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-        endpoint = await webhooks_of(client).create(url, ["message.sent"])
+        endpoint = await webhooks_of(client).create(url=url, events=["message.sent"])
         assert endpoint.secret is not None
         receiver = WebhookReceiver(endpoint.secret, slow_the_first_time, handler_timeout=0.1)
         async with serve(sock, receiver):
@@ -347,7 +347,7 @@ async def test_stop_cancels_deliveries_in_flight(client: MsgFlashClient) -> None
             async with MsgFlashClient(
                 other.api_key, base_url=other.base_url, rate_limit=None
             ) as other_client:
-                await webhooks_of(other_client).create(url, ["message.sent"])
+                await webhooks_of(other_client).create(url=url, events=["message.sent"])
             publish(other, "m1", "message.sent")
             await anyio.sleep(0.05)  # the POST is now waiting on the receiver
             with anyio.fail_after(3):
