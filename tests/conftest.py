@@ -307,12 +307,24 @@ def _no_unclosed_sessions(request: pytest.FixtureRequest) -> Iterator[None]:
     assert not reports, f"leaked aiohttp resources: {reports}"
 
 
+# The suite's emulator is the pytest plugin's ``msgflash_emulator``; ``emu`` is
+# its short name here, with instant jobs unless a module or test marks other
+# options (``@pytest.mark.msgflash_emulator(...)``), failing on emulator crashes.
+EMU_OPTIONS: dict[str, Any] = {"rate_limit": None, "job_rate": None, "job_start_delay": 0.02}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "emu" in fixtures and item.get_closest_marker("msgflash_emulator") is None:
+            item.add_marker(pytest.mark.msgflash_emulator(**EMU_OPTIONS))
+
+
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    """An emulator with instant jobs and no rate limit; fails on emulator crashes."""
-    async with Emulator(rate_limit=None, job_rate=None, job_start_delay=0.02) as emulator:
-        yield emulator
-        assert emulator.server_errors == []
+def emu(msgflash_emulator: Emulator) -> Iterator[Emulator]:
+    """The plugin's emulator (instant jobs, no rate limit); fails on emulator crashes."""
+    yield msgflash_emulator
+    assert msgflash_emulator.server_errors == []
 
 
 @pytest.fixture

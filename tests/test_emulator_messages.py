@@ -13,7 +13,9 @@ import pytest
 
 from msgflash_async.testing import Emulator, Workspace
 
-pytestmark = pytest.mark.anyio
+# The suite's ``emu`` (the plugin's emulator) with an instant message
+# lifecycle; lifecycle tests set a pace through emu.settings.
+pytestmark = [pytest.mark.anyio, pytest.mark.msgflash_emulator(rate_limit=None, message_step=None)]
 
 SEND = "/api/v1/messages/send"
 SCHEDULE = "/api/v1/messages/schedule"
@@ -21,14 +23,6 @@ MESSAGES = "/api/v1/messages"
 TEMPLATES = "/api/v1/templates"
 INSTANCES = "/api/v1/instances"
 TO = "+33612345678"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    # Instant lifecycle by default; lifecycle tests set a pace through emu.settings.
-    async with Emulator(rate_limit=None, message_step=None) as emulator:
-        yield emulator
-        assert not emulator.server_errors
 
 
 @pytest.fixture

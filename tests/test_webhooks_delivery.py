@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -98,21 +98,14 @@ class Receiver:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(rate_limit=None) as emulator:
-        settings = emulator.webhooks.settings
-        settings.retry_backoff = 0.01
-        settings.max_attempts = 3
-        settings.seed = 7
-        yield emulator
-        assert emulator.server_errors == []
-        assert emulator.state.events.errors == []
-
-
-@pytest.fixture
-async def client(emu: Emulator) -> AsyncIterator[MsgFlashClient]:
-    async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as c:
-        yield c
+def emu(emu: Emulator) -> Iterator[Emulator]:
+    """The suite's emulator (and client), redelivering quickly and reproducibly."""
+    settings = emu.webhooks.settings
+    settings.retry_backoff = 0.01
+    settings.max_attempts = 3
+    settings.seed = 7
+    yield emu
+    assert emu.state.events.errors == []
 
 
 def webhooks_of(client: MsgFlashClient) -> Webhooks:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 
@@ -20,7 +19,7 @@ from msgflash_async.testing import Emulator
 uvicorn = pytest.importorskip("uvicorn")
 pytest.importorskip("fastapi")
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.msgflash_emulator(rate_limit=None, message_step=0.01)]
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fastapi_webhooks.py"
 
@@ -41,11 +40,10 @@ def test_example_imports_without_configuration() -> None:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(rate_limit=None, message_step=0.01) as emulator:
-        emulator.webhooks.settings.retry_backoff = 0.01
-        yield emulator
-        assert emulator.server_errors == []
+def emu(emu: Emulator) -> Emulator:
+    """The suite's emulator, redelivering webhooks quickly."""
+    emu.webhooks.settings.retry_backoff = 0.01
+    return emu
 
 
 async def test_send_then_wait_until_read(emu: Emulator) -> None:

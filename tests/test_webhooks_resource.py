@@ -30,13 +30,6 @@ FAKE_KEY = "msgf_live_" + "0" * 64
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(rate_limit=None) as emulator:
-        yield emulator
-        assert emulator.server_errors == []
-
-
-@pytest.fixture
 async def webhooks(emu: Emulator) -> AsyncIterator[Webhooks]:
     async with MsgFlashClient(emu.api_key, base_url=emu.base_url, rate_limit=None) as client:
         yield client.webhooks
