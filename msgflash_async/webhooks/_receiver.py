@@ -44,7 +44,7 @@ from .._secret import Secret
 from ..models.webhooks import WebhookEvent
 from ._dedupe import DedupeStore, MemoryDedupeStore, dedupe_key
 from ._errors import WebhookPayloadError
-from ._parse import verify_and_parse
+from ._parse import verified_event
 from ._signature import SecretsLike, get_header, mask_secrets, normalize_secrets
 from ._tracker import AsyncStatusTracker, StatusTracker
 
@@ -157,7 +157,7 @@ class WebhookReceiver:
         if self._too_large(len(body)):
             return self._refuse_size(len(body))
         try:
-            event = verify_and_parse(body, headers, self._secrets)
+            event = verified_event(body, headers, self._secrets)
         except WebhookVerificationError as exc:
             logger.warning("webhook delivery rejected: %s", exc)
             return WebhookResponse(401, "invalid signature")

@@ -103,7 +103,11 @@ def verify_signature(body: bytes, headers: Mapping[str, str], secrets: SecretsLi
     ``body`` must be the raw bytes as received: re-encoded JSON would not match.
     """
     secrets = mask_secrets(secrets)  # first: the errors raised below show this frame
-    keys = normalize_secrets(secrets)
+    check_signature(body, headers, normalize_secrets(secrets))
+
+
+def check_signature(body: bytes, headers: Mapping[str, str], keys: tuple[Secret, ...]) -> None:
+    """:func:`verify_signature` for keys normalised once (a receiver's, per event)."""
     received = _parse_header(get_header(headers, SIGNATURE_HEADER))
     # Every secret is tried, so the time taken does not tell which one matched.
     matches = [hmac.compare_digest(_digest(body, key), received) for key in keys]
