@@ -197,13 +197,13 @@ async def test_oversized_bodies_are_413_and_never_reach_user_code(
     from msgflash_async.webhooks import _receiver
 
     parsed: list[int] = []
-    original = _receiver.verify_and_parse
+    original = _receiver.verified_event
 
     def spy(body: bytes, *args: Any) -> WebhookEvent:
         parsed.append(len(body))
         return original(body, *args)
 
-    monkeypatch.setattr(_receiver, "verify_and_parse", spy)
+    monkeypatch.setattr(_receiver, "verified_event", spy)
     recorder = Recorder()
     limit = 1024 * 1024  # the default
     at_limit, over = padded(limit), padded(limit + 1)
