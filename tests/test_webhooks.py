@@ -614,7 +614,7 @@ async def test_oversized_body_is_413_unparsed_and_never_handed_on(
     assert (await receiver.handle(body, headers)).status == 200  # the limit itself is fine
     parsed: list[bytes] = []
     monkeypatch.setattr(
-        "msgflash_async.webhooks._receiver.verify_and_parse",
+        "msgflash_async.webhooks._receiver.verified_event",
         lambda body, *_: parsed.append(body),
     )
     big, big_headers = padded(1001)
