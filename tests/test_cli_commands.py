@@ -233,3 +233,29 @@ def test_lookup_follows_a_job_and_writes_each_result(emu: Emulator, tmp_path: Pa
     assert summary["not_on_whatsapp"] == 1 and summary["invalid"] == 1
     written = {r["phone"]: r["result"] for r in rows(tmp_path / "numbers.lookup.csv")}
     assert written["+33600000007"] == "not_on_whatsapp" and len(written) == 151
+
+
+def test_campaign_create_follow_status_pause_resume(emu: Emulator) -> None:
+    emu.seed_contacts(4, tags=["vip"])
+    emu.seed_contacts(2)
+    base = ["campaign", "create", "--name", "Launch", "--instance", emu.instance_id]
+    made = run(emu, "--json", *base, "--tags", "vip", "--text", "Hello", "--follow",
+               "--poll", "0.05")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    done = json.loads(made.stdout)
+    assert done["status"] == "completed" and done["stats"]["planned"] == 4
+    status = json.loads(run(emu, "--json", "campaign", "status", done["id"]).stdout)
+    assert status["id"] == done["id"] and status["stats"]["sent"] >= 4
+    later = run(
+        emu, "--json", *base, "--all", "--text", "Later", "--at", "2099-01-01T09:00:00+00:00"
+    )
+    campaign_id = json.loads(later.stdout)["id"]
+    paused = run(emu, "--json", "campaign", "pause", campaign_id)
+    assert json.loads(paused.stdout)["status"] == "paused", paused.output
+    resumed = run(emu, "--json", "campaign", "resume", campaign_id)
+    assert json.loads(resumed.stdout)["status"] != "paused", resumed.output
+    refused = run(emu, "campaign", "resume", done["id"])  # completed: nothing to resume
+    assert refused.exit_code == 1 and "CampaignStateError" in refused.output
+    emu.settings.features.discard("campaigns")
+    gated = run(emu, *base, "--all", "--text", "x")
+    assert gated.exit_code == 4 and "FeatureNotAvailableError" in gated.output

@@ -52,6 +52,10 @@ class LiveProgress:
         )
         self._task: TaskID = self._progress.add_task(label, total=total, note="")
 
+    def total(self, total: int | None) -> None:
+        """Set (or learn late) how many items there are in all."""
+        self._progress.update(self._task, total=total)
+
     def update(self, done: int, note: str = "") -> None:
         self._progress.update(self._task, completed=done, note=note)
 

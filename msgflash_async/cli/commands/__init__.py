@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import account, batch, contacts, emulator, messages, misc
+from . import account, batch, campaigns, contacts, emulator, messages, misc
 
-__all__ = ["account", "batch", "contacts", "emulator", "messages", "misc"]
+__all__ = ["account", "batch", "campaigns", "contacts", "emulator", "messages", "misc"]
