@@ -17,7 +17,7 @@ from typing import Any
 
 from msgflash_async._converter import parse_datetime, structure
 from msgflash_async.models.contacts import Contact
-from msgflash_async.testing._store import seeded_contacts
+from msgflash_async.testing._contact_store import seeded_contacts
 
 from ._common import median, ratio
 

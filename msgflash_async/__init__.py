@@ -87,7 +87,7 @@ if _typing.TYPE_CHECKING:
     )
     from ._reconcile import Settlement, SettlementVerdict
     from ._secret import Secret
-    from ._withdraw import Guarded, SendWindow
+    from ._send_window import Guarded, SendWindow
     from .bot import Bot, BotEvent, Router
     from .models.billing import (
         Account,
@@ -191,7 +191,7 @@ _LAZY: dict[str, str] = {
     "ContactGroup": "models.contacts",
     "ContactSort": "models.contacts",
     "FileJournal": "_journal_file",
-    "Guarded": "_withdraw",
+    "Guarded": "_send_window",
     "ImportContactsResult": "models.lookups",
     "Instance": "models.instances",
     "InstanceHealth": "models.instances",
@@ -240,7 +240,7 @@ _LAZY: dict[str, str] = {
     "SafetyGuidance": "models.campaigns",
     "Secret": "_secret",
     "SendOutcome": "_batch_outcomes",
-    "SendWindow": "_withdraw",
+    "SendWindow": "_send_window",
     "Settlement": "_reconcile",
     "SettlementVerdict": "_reconcile",
     "SlidingWindowLimiter": "_ratelimit",

@@ -1,7 +1,7 @@
 """Send many messages concurrently: one outcome per input, a report, a resumable journal.
 
 The batch knows nothing of HTTP: it is handed ``send(message) -> reply`` (in
-the client, ``Messages.send`` wrapped in :class:`~._withdraw.Guarded` so that
+the client, ``Messages.send`` wrapped in :class:`~._send_window.Guarded` so that
 it gets each input's send window; in tests, a stub). The pipeline (producer,
 workers, stop) is in ``_batch_pipeline``, the outcome accounting in
 ``_batch_outcomes``, the journal interface in ``_journal``; this module is
@@ -60,7 +60,7 @@ from ._exceptions import ValidationError
 from ._journal import BatchJournal
 from ._journal_file import FileJournal
 from ._repr import tolerant_repr
-from ._withdraw import Guarded
+from ._send_window import Guarded
 
 __all__ = [
     "BatchProgress",
@@ -89,7 +89,7 @@ JournalTarget = Union[str, "os.PathLike[str]", BatchJournal]
 class BatchSender(Generic[M, R]):
     """Sends messages through ``send`` with bounded concurrency.
 
-    ``send`` is ``send(message) -> reply``, or a :class:`~._withdraw.Guarded`
+    ``send`` is ``send(message) -> reply``, or a :class:`~._send_window.Guarded`
     send that also takes the input's send window. ``journal`` is a file path
     or a :class:`~._journal.BatchJournal` that makes the batch resumable;
     ``on_progress`` gets a :class:`BatchProgress` at most every

@@ -174,7 +174,7 @@ def error_code(error: BaseException) -> str:
     return type(error).__name__
 
 
-class _Tally:
+class Tally:
     """Running counts; the only per-input memory kept is the unknown list."""
 
     __slots__ = ("codes", "counts", "first_unsent", "unknown")

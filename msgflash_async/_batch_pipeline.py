@@ -5,7 +5,7 @@ bounded stream (one input per worker), and ``concurrency`` workers pull from
 it: a fixed set of tasks, not one per message (a task costs ~20 us). Only
 what is in flight is held in memory.
 
-Each worker sends its input through a :class:`~._withdraw.SendWindow`: the
+Each worker sends its input through a :class:`~._send_window.SendWindow`: the
 journal's attempt record is made durable when the request leaves (the
 session's ``depart`` hook, after the rate limiter and the pool let it go), so
 a crash leaves only requests really in flight unknown. A stop (quota, the
@@ -29,7 +29,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ._batch_outcomes import (
     OutcomeStatus,
     SendOutcome,
-    _Tally,
+    Tally,
     classify_error,
     from_journal,
     record_outcome,
@@ -37,7 +37,7 @@ from ._batch_outcomes import (
 )
 from ._exceptions import MsgFlashError, ValidationError
 from ._journal import BatchJournal, JournalEntry, fingerprint
-from ._withdraw import Guarded, SendWindow, Withdrawn
+from ._send_window import Guarded, SendWindow, Withdrawn
 
 if TYPE_CHECKING:
     from ._batch import BatchInput, BatchSender, BatchSource
@@ -81,7 +81,7 @@ class Pipeline(Generic[M, R]):
         self.source = source
         self.journal = journal
         self.notify = notify  # hands the progress to the caller's callback
-        self.tally = _Tally()
+        self.tally = Tally()
         self.stop: Stop | None = None
         self.fatal: Exception | None = None
         #: Inputs taken from the source; ``len(source)`` when it is sized.

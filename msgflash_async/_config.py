@@ -27,7 +27,7 @@ __all__ = [
 DEFAULT_BASE_URL = "https://srv.msgflash.com"
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 """Answers larger than this (after decompression) raise ``ResponseTooLargeError``."""
-_PERSONAL_KEY = re.compile(r"msgf_live_[0-9a-f]{64}")
+PERSONAL_KEY_PATTERN = re.compile(r"msgf_live_[0-9a-f]{64}")
 _TEAM_PREFIX = "msgf_team_"
 # A base URL the user copied with the API prefix on it would be sent as
 # /api/v1/api/v1/...: the prefix is dropped, the paths carry it themselves.
@@ -236,7 +236,7 @@ def _check_key(key: str, team_id: str | None) -> None:
                 "or set MSGFLASH_TEAM_ID."
             )
         return
-    if not _PERSONAL_KEY.fullmatch(key):
+    if not PERSONAL_KEY_PATTERN.fullmatch(key):
         raise ConfigurationError(
             "The API key is malformed: a personal key is 'msgf_live_' followed by "
             "64 lowercase hex characters, a team key starts with 'msgf_team_'."

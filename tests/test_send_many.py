@@ -28,7 +28,7 @@ from msgflash_async import (
     RetryPolicy,
     SendOutcome,
 )
-from msgflash_async._withdraw import Guarded, SendWindow
+from msgflash_async._send_window import Guarded, SendWindow
 from msgflash_async.models.messages import Message, MessageType, OutgoingMessage
 from msgflash_async.testing import Emulator, Fault
 

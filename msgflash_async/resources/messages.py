@@ -27,9 +27,9 @@ from .._converter import unstructure
 from .._exceptions import MessageCancelledError, MessageFailedError, ValidationError
 from .._pagination import AsyncPaginator, resolve_resume
 from .._reconcile import Reconciler, Settlement
+from .._send_window import Guarded, SendWindow
 from .._session import SendGuard, Session
 from .._validation import check_limit
-from .._withdraw import Guarded, SendWindow
 from ..models.messages import Message, MessageStatus, OutgoingMessage, status_reached
 from ..models.templates import Template
 from ..templating import require_variables

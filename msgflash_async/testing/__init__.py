@@ -8,11 +8,11 @@ rehearse outages. The pytest plugin provides a ``msgflash_emulator`` fixture.
 
 from __future__ import annotations
 
+from ._emulator_state import EmulatorSettings, EmulatorState, RequestRecord, Workspace
 from ._events import EventBus, EventCallback
 from ._faults import DEFAULT_RANDOM_FAULTS, Fault, FaultRule, Faults
 from ._http import ApiFailure
 from ._server import Emulator, RouteInstaller, build_app, run_emulator
-from ._state import EmulatorSettings, EmulatorState, RequestRecord, Workspace
 
 __all__ = [
     "ApiFailure",

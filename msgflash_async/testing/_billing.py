@@ -23,8 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ._emulator_state import EmulatorState
 from ._http import ApiFailure, iso_timestamp, new_id, ok, query_int
-from ._state import EmulatorState
 
 __all__ = ["BILLING_KEY", "BillingService", "add_routes"]
 

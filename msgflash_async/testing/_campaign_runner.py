@@ -19,13 +19,13 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._catalog import MessageRecord
 from ._http import ApiFailure, bad_request, iso_now, iso_timestamp, new_id
+from ._message_store import MessageRecord
 from ._templates import render_for_send
 
 if TYPE_CHECKING:
-    from ._state import EmulatorState, Workspace
-    from ._store import Contact
+    from ._contact_store import Contact
+    from ._emulator_state import EmulatorState, Workspace
 
 __all__ = ["CampaignRecord", "CampaignRunner", "audience"]
 

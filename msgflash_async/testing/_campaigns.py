@@ -19,9 +19,9 @@ from typing import Any
 from aiohttp import web
 
 from ._campaign_runner import CampaignRecord, CampaignRunner, audience
+from ._emulator_state import EmulatorState, Workspace
 from ._http import ApiFailure, Validator, not_found, ok, read_json
-from ._messages import BUTTON_FIELDS, MAX_BUTTONS, MAX_TEXT, MEDIA_TYPES
-from ._state import EmulatorState, Workspace
+from ._message_routes import BUTTON_FIELDS, MAX_BUTTONS, MAX_TEXT, MEDIA_TYPES
 from ._statuses import require_feature
 
 __all__ = ["CAMPAIGN_TYPES", "add_routes", "check_campaign_body"]

@@ -6,6 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ._contact_store import Contact
+from ._emulator_state import EmulatorState, Workspace
 from ._http import (
     ApiFailure,
     Validator,
@@ -20,9 +22,7 @@ from ._http import (
     read_json,
     validation_error,
 )
-from ._jobs import read_contact_ids, run_bulk
-from ._state import EmulatorState, Workspace
-from ._store import Contact
+from ._job_routes import read_contact_ids, run_bulk
 
 __all__ = ["SORTS", "add_routes", "contact_page"]
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._state import Workspace
+    from ._emulator_state import Workspace
 
 __all__ = ["EventBus", "EventCallback"]
 

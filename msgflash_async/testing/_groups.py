@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ._contact_store import Contact, Group
+from ._emulator_state import EmulatorState, Workspace
 from ._http import (
     ApiFailure,
     Validator,
@@ -16,9 +18,7 @@ from ._http import (
     query_search,
     read_json,
 )
-from ._jobs import read_contact_ids, run_bulk
-from ._state import EmulatorState, Workspace
-from ._store import Contact, Group
+from ._job_routes import read_contact_ids, run_bulk
 
 __all__ = ["add_routes"]
 

@@ -23,9 +23,9 @@ from aiohttp import web
 
 from msgflash_async._json import dumps
 
+from ._emulator_state import EmulatorState, RequestRecord
 from ._http import JSON_CONTENT_TYPE
-from ._messaging import sent_message
-from ._state import EmulatorState, RequestRecord
+from ._message_controls import sent_message
 
 __all__ = ["INSPECT_PREFIX", "add_routes", "audit", "requests_per_route"]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ._catalog import WORKER_SAFETY, InstanceRecord
+from ._emulator_state import EmulatorState
 from ._http import iso_now, ok
-from ._state import EmulatorState
+from ._message_store import WORKER_SAFETY, InstanceRecord
 
 __all__ = ["DAILY_LIMIT", "add_routes", "health"]
 

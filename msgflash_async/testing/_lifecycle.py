@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._catalog import InstanceRecord, MessageRecord
 from ._http import ApiFailure, iso_now, iso_timestamp
+from ._message_store import InstanceRecord, MessageRecord
 
 if TYPE_CHECKING:
-    from ._state import EmulatorState, Workspace
+    from ._emulator_state import EmulatorState, Workspace
 
 __all__ = ["Lifecycle", "message_event"]
 

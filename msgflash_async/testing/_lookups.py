@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ._bulk import TERMINAL, JobPlan
+from ._contact_store import Contact
+from ._emulator_state import EmulatorState, Workspace
 from ._http import (
     ApiFailure,
     Validator,
@@ -30,8 +31,7 @@ from ._http import (
     read_json,
     validation_error,
 )
-from ._state import EmulatorState, Workspace
-from ._store import Contact
+from ._job_records import TERMINAL, JobPlan
 
 __all__ = ["LOOKUPS_KEY", "Lookup", "LookupService", "add_routes", "normalise"]
 

@@ -21,10 +21,10 @@ from aiohttp import web
 
 from msgflash_async._json import dumps
 
+from ._emulator_state import EmulatorState, RequestRecord
 from ._faults import Fault
 from ._http import JSON_CONTENT_TYPE, ApiFailure, new_id
 from ._inspect import INSPECT_PREFIX
-from ._state import EmulatorState, RequestRecord
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler, Middleware

@@ -23,18 +23,18 @@ from . import (
     _groups,
     _inspect,
     _instances,
-    _jobs,
+    _job_routes,
     _lookups,
-    _messages,
+    _message_routes,
     _statuses,
     _templates,
     _webhooks,
 )
+from ._contact_store import Group, seeded_contacts
+from ._emulator_state import EmulatorSettings, EmulatorState, RequestRecord, Workspace
 from ._faults import Faults
-from ._messaging import MessagingMixin
+from ._message_controls import MessagingMixin
 from ._middleware import build_middlewares
-from ._state import EmulatorSettings, EmulatorState, RequestRecord, Workspace
-from ._store import Group, seeded_contacts
 
 __all__ = ["ROUTE_MODULES", "Emulator", "RouteInstaller", "build_app", "run_emulator"]
 
@@ -42,14 +42,14 @@ RouteInstaller = Callable[[web.Application, EmulatorState], None]
 
 ROUTE_MODULES: tuple[RouteInstaller, ...] = (
     _inspect.add_routes,  # /_emulator/...: outside /api/v1, for audits from another process
-    _jobs.add_routes,
+    _job_routes.add_routes,
     _webhooks.add_routes,
     _lookups.add_routes,
     _billing.add_routes,
     _groups.add_routes,
     _instances.add_routes,
     _templates.add_routes,
-    _messages.add_routes,
+    _message_routes.add_routes,
     _statuses.add_routes,
     _campaigns.add_routes,
     _contacts.add_routes,  # last: its /contacts/{id} would shadow the literal paths above
@@ -76,7 +76,8 @@ class Emulator(MessagingMixin):
     given, e.g. to keep a batch journal valid across two emulator runs. Knobs
     live on :attr:`settings` and :attr:`faults` and may be changed while the
     server runs; message, template and instance knobs and records
-    come from :class:`~._messaging.MessagingMixin`. An instance serves once: it cannot be restarted.
+    come from :class:`~._message_controls.MessagingMixin`. An instance
+    serves once: it cannot be restarted.
     """
 
     def __init__(

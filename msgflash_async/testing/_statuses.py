@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ._catalog import provider_message_id
+from ._emulator_state import EmulatorState
 from ._http import ApiFailure, Validator, iso_now, ok, read_json
-from ._state import EmulatorState
+from ._message_store import provider_message_id
 
 __all__ = ["STATUS_TYPES", "add_routes", "require_feature"]
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ._catalog import InstanceRecord, TemplateRecord
+from ._contact_store import Contact
+from ._emulator_state import EmulatorState, Workspace
 from ._http import (
     ApiFailure,
     Validator,
@@ -29,8 +30,7 @@ from ._http import (
     query_int,
     read_json,
 )
-from ._state import EmulatorState, Workspace
-from ._store import Contact
+from ._message_store import InstanceRecord, TemplateRecord
 
 __all__ = [
     "TEMPLATE_TYPES",

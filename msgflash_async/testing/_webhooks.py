@@ -31,8 +31,8 @@ from aiohttp import web
 from msgflash_async._json import dumps
 from msgflash_async.webhooks._signature import EVENT_HEADER, SIGNATURE_HEADER, sign
 
+from ._emulator_state import EmulatorState, Workspace
 from ._http import ApiFailure, Stamper, Validator, new_id, not_found, ok, read_json
-from ._state import EmulatorState, Workspace
 from ._statuses import require_feature
 
 __all__ = [

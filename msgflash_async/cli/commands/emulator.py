@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..._config import _PERSONAL_KEY
+from ..._config import PERSONAL_KEY_PATTERN
 from ...testing import Emulator, EmulatorSettings
 from ...testing._inspect import INSPECT_PREFIX
 from .._app import EXIT_API, EXIT_USAGE, Cli, Failure, cli, pass_cli
@@ -64,7 +64,7 @@ def emulator(state: Cli, /, **flags: Any) -> None:
 def _options(flags: dict[str, Any]) -> dict[str, Any]:
     # The client refuses other shapes, so the emulator does too: a key it
     # accepts must be one a client can send.
-    if flags["key"] is not None and not _PERSONAL_KEY.fullmatch(flags["key"]):
+    if flags["key"] is not None and not PERSONAL_KEY_PATTERN.fullmatch(flags["key"]):
         message = "must be msgf_live_ followed by 64 lowercase hex characters"
         raise click.BadParameter(message, param_hint="--api-key")
     if flags["team_key"] is not None and not flags["team_key"].startswith("msgf_team_"):

@@ -1,7 +1,7 @@
 """In-memory instances, templates and messages of one workspace.
 
 Plain slotted records with a ``to_wire`` for the documented JSON shape, like
-:mod:`._store` does for contacts. Messages are kept in arrival order and
+:mod:`._contact_store` does for contacts. Messages are kept in arrival order and
 never deleted, so a message's position (``seq``) is a stable keyset for the
 newest-first list: a page is a walk down from the cursor's position, never
 a sort, which keeps a 100k-message benchmark linear. For the same reason a

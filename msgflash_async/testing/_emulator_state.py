@@ -23,13 +23,13 @@ from aiohttp import web
 from msgflash_async._json import loads
 
 from .._repr import tolerant_repr
-from ._bulk import BulkJob, JobFailure, JobPlan
-from ._catalog import InstanceRecord, MessageLog, MessageRecord, TemplateRecord
+from ._contact_store import ContactIndex, Group
 from ._events import EventBus
 from ._faults import Faults
 from ._http import ApiFailure, Stamper, new_id
+from ._job_records import BulkJob, JobFailure, JobPlan
 from ._lifecycle import Lifecycle
-from ._store import ContactIndex, Group
+from ._message_store import InstanceRecord, MessageLog, MessageRecord, TemplateRecord
 
 if TYPE_CHECKING:
     from ._campaign_runner import CampaignRecord
@@ -51,7 +51,7 @@ class EmulatorSettings:
     job_rate: float | None = 1000.0  # items per second; None = instant
     job_start_delay: float = 0.05  # seconds a job stays pending
     record_requests: bool = True
-    # Messages (see _messages.py and _lifecycle.py).
+    # Messages (see _message_routes.py and _lifecycle.py).
     monthly_outbound_quota: int | None = None  # accepted sends before the outbound 429
     subscription_active: bool = True  # False: sends and schedules get 403 SUBSCRIPTION_INACTIVE
     message_step: float | None = 0.2  # seconds per lifecycle step; None or 0 = instant

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ._catalog import MessageRecord, TemplateRecord
+from ._emulator_state import EmulatorState, Workspace
 from ._events import EventBus
 from ._http import ApiFailure, iso_now
-from ._state import EmulatorState, Workspace
+from ._message_store import MessageRecord, TemplateRecord
 from ._templates import TEMPLATE_TYPES, check_template_body
 
 __all__ = ["INSTANCE_STATUSES", "MessagingMixin", "sent_message"]

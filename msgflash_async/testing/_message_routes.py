@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._catalog import MESSAGE_STATUSES, MessageRecord
+from ._emulator_state import EmulatorState, Workspace
 from ._http import (
     ApiFailure,
     Validator,
@@ -33,7 +33,7 @@ from ._http import (
     read_json,
     validation_error,
 )
-from ._state import EmulatorState, Workspace
+from ._message_store import MESSAGE_STATUSES, MessageRecord
 from ._templates import render_for_send
 
 __all__ = ["BUTTON_FIELDS", "MEDIA_TYPES", "MESSAGE_TYPES", "add_routes", "check_send_body"]

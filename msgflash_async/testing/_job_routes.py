@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._bulk import BulkJob
+from ._emulator_state import EmulatorState, Workspace
 from ._http import (
     Validator,
     bad_request,
@@ -22,7 +22,7 @@ from ._http import (
     read_json,
     validation_error,
 )
-from ._state import EmulatorState, Workspace
+from ._job_records import BulkJob
 
 __all__ = ["add_routes", "read_contact_ids", "run_bulk"]
 
