@@ -105,24 +105,16 @@ def job_or_result(response: Response, read: Callable[[Any], R]) -> R | BulkJob:
     return read(data)
 
 
-def job_data(data: Any) -> Any:
-    # The job object names its id ``id``; accept ``jobId`` too, as the 202
-    # answer spells it, in case the progress endpoint does the same.
-    if isinstance(data, Mapping) and "id" not in data and "jobId" in data:
-        return {**data, "id": data["jobId"]}
-    return data
-
-
 async def poll_job(session: Session, job_id: str) -> BulkJob:
     """The job as its progress endpoint reports it (the one meant for polling)."""
     response = await session.request("GET", _job_path(job_id, "progress"))
-    return structure(job_data(response.data), BulkJob)
+    return structure(response.data, BulkJob)
 
 
 async def cancel_job(session: Session, job_id: str) -> BulkJob:
     """Cancel a job; cancelling twice is harmless, so a lost answer may be retried."""
     response = await session.request("POST", _job_path(job_id, "cancel"), idempotent=True)
-    return structure(job_data(response.data), BulkJob)
+    return structure(response.data, BulkJob)
 
 
 def _job_path(job_id: str, *more: str) -> str:

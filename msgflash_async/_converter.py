@@ -17,21 +17,25 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory, list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._converter_campaigns import configure_campaigns
+from ._converter_errors import decode_error
 from ._exceptions import DecodeError
 from ._pagination import Page
 from ._secret import Secret
 from .models._enums import OpenEnum
 from .models.billing import Account
-from .models.campaigns import CampaignRepeat, NewCampaign, SafetyGuidance
 from .models.instances import InstanceHealth
+from .models.jobs import BulkJob
 from .models.lookups import ImportContactsResult, LookupNumber
 
 __all__ = [
     "configure_converter",
     "format_datetime",
     "make_converter",
+    "numbered_page",
     "parse_datetime",
     "structure",
     "structure_page",
@@ -123,60 +127,40 @@ def _structure_enum(value: Any, cls: type[OpenEnum]) -> OpenEnum:
     return member if member is not None else cls(value)
 
 
-class _NotAList:
-    """Stands in for a non-list value of a list field, so the decode fails there.
-
-    Left as it is, a string would be iterated into one item per character
-    (``"vip"`` -> three tags) and an object into its keys.
-    """
-
-    __slots__ = ("kind",)
-
-    def __init__(self, value: Any) -> None:
-        self.kind = type(value).__name__
-
-    def __iter__(self) -> Any:
-        raise TypeError(f"expected a list, got {self.kind}")
-
-
-def _list_keys(cls: type) -> frozenset[str]:
-    """Wire keys of fields typed as a list or a homogeneous tuple (optional or not)."""
-    keys = set()
-    for field in attrs.fields(attrs.resolve_types(cls)):
-        options = typing.get_args(field.type) if _is_union(field.type) else (field.type,)
-        if any(typing.get_origin(t) in (list, tuple, Sequence) for t in options):
-            keys.add(to_camel(field.name))
-    return frozenset(keys)
-
-
 def _is_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
-def _checked(data: Any, nullable: frozenset[str], lists: frozenset[str]) -> Any:
-    """``data`` with nulls dropped where a default applies and non-lists marked."""
+def _checked(data: Any, nullable: frozenset[str]) -> Any:
+    """``data`` with nulls dropped where a default applies."""
     if not isinstance(data, Mapping):
         # The generated code tests keys with `in`: a list, or a string that
         # lacks them, would become an instance made of defaults alone.
         raise TypeError(f"expected an object, got {type(data).__name__}")
     # A null where the model has a non-optional default (tags, meta) means
-    # "nothing": use the default instead of failing the decode. (Plain loops:
-    # this runs for every object, and any() over a generator costs more.)
+    # "nothing": use the default instead of failing the decode. (A plain
+    # loop: this runs for every object, and any() over a generator costs more.)
     for key in nullable:
         if key in data and data[key] is None:
-            data = {k: v for k, v in data.items() if v is not None or k not in nullable}
-            break
-    for key in lists:
-        if not isinstance(data.get(key), _LIST_OR_NONE):
-            data = {
-                k: _NotAList(v) if k in lists and not isinstance(v, _LIST_OR_NONE) else v
-                for k, v in data.items()
-            }
-            break
+            return {k: v for k, v in data.items() if v is not None or k not in nullable}
     return data
 
 
-_LIST_OR_NONE = (list, tuple, type(None))
+def _is_list(tp: Any) -> bool:
+    """``list[X]``, ``Sequence[X]`` or ``tuple[X, ...]``: one item type, any length."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        return len(args) == 2 and args[1] is Ellipsis
+    return origin in (list, Sequence)
+
+
+def _require_list(value: Any) -> Any:
+    # Left to cattrs, a string would be iterated into one item per character
+    # ("vip" -> three tags) and an object into its keys.
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
 
 
 def _is_optional(tp: Any) -> bool:
@@ -197,7 +181,7 @@ def _optional(hook: Callable[[Any, Any], T], inner: Any) -> Callable[[Any, Any],
 
 
 def _structure_str_tuple(value: Any, _: Any) -> tuple[str, ...]:
-    items = tuple(value)  # a _NotAList raises "expected a list" here
+    items = tuple(_require_list(value))
     for item in items:
         if type(item) is not str:
             return tuple(_structure_str(one, None) for one in items)
@@ -247,11 +231,20 @@ def _open_model_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any, A
 def _null_means_default(cls: type) -> frozenset[str]:
     """Wire keys of fields that have a default but do not accept None."""
     keys = set()
-    for field in attrs.fields(cls):
-        optional = field.type is Any or "None" in str(field.type) or "Optional" in str(field.type)
+    for field in attrs.fields(attrs.resolve_types(cls)):
+        tp = field.type
+        optional = tp is Any or (_is_union(tp) and type(None) in typing.get_args(tp))
         if field.default is not attrs.NOTHING and not optional:
             keys.add(to_camel(field.name))
     return frozenset(keys)
+
+
+def _job_id(data: Any) -> Any:
+    # The job object names its id ``id``; accept ``jobId`` too, as the 202
+    # answer spells it, in case the progress endpoint does the same.
+    if isinstance(data, Mapping) and "id" not in data and "jobId" in data:
+        return {**data, "id": data["jobId"]}
+    return data
 
 
 def _renames(cls: type) -> dict[str, Any]:
@@ -260,6 +253,21 @@ def _renames(cls: type) -> dict[str, Any]:
 
 def configure_converter(converter: cattrs.Converter) -> None:
     """Teach ``converter`` the wire rules of the MsgFlash API."""
+    _configure_scalars(converter)
+    _configure_containers(converter)
+    structure_factory, unstructure_factory = _model_factories(converter)
+    converter.register_structure_hook_factory(attrs.has, structure_factory)
+    converter.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+    # Registered after the attrs factory, so these win for their classes.
+    converter.register_structure_hook(LookupNumber, _structure_lookup_number)
+    plain_job = structure_factory(BulkJob)
+    converter.register_structure_hook(BulkJob, lambda data, cls: plain_job(_job_id(data), cls))
+    for open_model in _OPEN_MODELS:
+        converter.register_structure_hook(open_model, _open_model_hook(converter, open_model))
+    configure_campaigns(converter, _structure_enum, structure_factory, unstructure_factory)
+
+
+def _configure_scalars(converter: cattrs.Converter) -> None:
     # Registered by class: cattrs dispatches on the class before any
     # predicate hook, so only this replaces its str()/int()/bool() coercions
     # (["a"] -> "['a']", "false" -> True). OpenEnum gets its own hook, or its
@@ -278,26 +286,45 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(dt.datetime, parse_datetime)
     converter.register_unstructure_hook(dt.datetime, format_datetime)
 
-    # The field types of nearly every model, hooked directly (hot path).
+
+def _configure_containers(converter: cattrs.Converter) -> None:
     # ``X | None`` fields, in nearly every model: straight to X's hook, not
     # through cattrs' generic Optional dispatch (a lookup per field per object).
     def optional_factory(tp: Any) -> Callable[[Any, Any], Any]:
         inner = _non_none(tp)
         return _optional(converter.get_structure_hook(inner), inner)
 
+    # Lists and homogeneous tuples refuse a non-list before cattrs iterates it.
+    def list_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        build = homogenous_tuple_structure_factory
+        if typing.get_origin(tp) is not tuple:
+            build = list_structure_factory
+        plain = build(tp, converter)
+
+        def structure_list(value: Any, target: Any) -> Any:
+            return plain(_require_list(value), target)
+
+        return structure_list
+
     converter.register_structure_hook_factory(_is_optional, optional_factory)
+    converter.register_structure_hook_factory(_is_list, list_factory)
     converter.register_structure_hook_func(lambda tp: tp == tuple[str, ...], _structure_str_tuple)
     converter.register_structure_hook_func(lambda tp: tp == dict[str, Any], _structure_object)
+
+
+def _model_factories(
+    converter: cattrs.Converter,
+) -> tuple[Callable[[type], Callable[[Any, Any], Any]], Callable[[type], Callable[[Any], Any]]]:
+    """The hook factories of attrs models: camelCase keys, omit-if-default on the way out."""
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
         generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
             cls, converter, **_renames(cls)
         )
         nullable = _null_means_default(cls)
-        lists = _list_keys(cls)
 
         def structure_checked(data: Any, target: Any) -> Any:
-            return generated(_checked(data, nullable, lists), target)
+            return generated(_checked(data, nullable), target)
 
         return structure_checked
 
@@ -306,55 +333,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
             cls, converter, _cattrs_omit_if_default=True, **_renames(cls)
         )
 
-    converter.register_structure_hook_factory(attrs.has, structure_factory)
-    converter.register_unstructure_hook_factory(attrs.has, unstructure_factory)
-    # Registered after the attrs factory, so these win for their classes.
-    converter.register_structure_hook(LookupNumber, _structure_lookup_number)
-    for open_model in _OPEN_MODELS:
-        converter.register_structure_hook(open_model, _open_model_hook(converter, open_model))
-    _configure_campaigns(converter, structure_factory, unstructure_factory)
-
-
-# Every documentation page prints the "none" repeat as "noe": read both.
-_REPEAT_ALIASES = {"noe": CampaignRepeat.NONE}
-
-
-def _configure_campaigns(
-    converter: cattrs.Converter,
-    structure_factory: Callable[[type], Callable[[Any, Any], Any]],
-    unstructure_factory: Callable[[type], Callable[[Any], Any]],
-) -> None:
-    """Campaign wire quirks: a flat create body, ``noe``, and the open safety object."""
-
-    def structure_repeat(value: Any, cls: type[CampaignRepeat]) -> CampaignRepeat:
-        if isinstance(value, str) and value in _REPEAT_ALIASES:
-            return _REPEAT_ALIASES[value]
-        return _structure_enum(value, cls)  # type: ignore[return-value]
-
-    converter.register_structure_hook(CampaignRepeat, structure_repeat)
-
-    plain_safety = structure_factory(SafetyGuidance)
-
-    def structure_safety(data: Any, cls: Any) -> SafetyGuidance:
-        # Only ``decision`` is documented: keep everything else the server said.
-        guidance: SafetyGuidance = plain_safety(data, cls)
-        return attrs.evolve(guidance, raw=dict(data))
-
-    converter.register_structure_hook(SafetyGuidance, structure_safety)
-
-    plain_campaign = unstructure_factory(NewCampaign)
-
-    def unstructure_campaign(campaign: NewCampaign) -> dict[str, Any]:
-        # The content's fields sit beside the others on the wire; a campaign
-        # that runs once leaves ``repeat`` out (the docs' "noe" spelling
-        # makes the server's word for "none" uncertain, the default is not).
-        body: dict[str, Any] = plain_campaign(campaign)
-        body.update(body.pop("content", {}))
-        if body.get("repeat") == CampaignRepeat.NONE.value:
-            del body["repeat"]
-        return body
-
-    converter.register_unstructure_hook(NewCampaign, unstructure_campaign)
+    return structure_factory, unstructure_factory
 
 
 def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
@@ -373,60 +352,12 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         return _FAST.structure(data, cls)
     except Exception:
-        raise _decode_error(data, cls) from None
+        raise decode_error(_DETAILED, data, cls) from None
 
 
 def unstructure(value: Any) -> Any:
     """A model (or anything holding models) as JSON-ready wire data."""
     return _FAST.unstructure(value)
-
-
-def _model_name(cls: Any) -> str:
-    # A page is structured as list[Contact]: name the model, not "list".
-    args = typing.get_args(cls)
-    if typing.get_origin(cls) in (list, tuple) and args and attrs.has(args[0]):
-        return str(args[0].__name__)
-    return str(getattr(cls, "__name__", repr(cls)))
-
-
-def _decode_error(data: Any, cls: type) -> DecodeError:
-    name = _model_name(cls)
-    try:
-        _DETAILED.structure(data, cls)
-    except Exception as exc:  # the detailed pass says where the payload went wrong
-        field, reason = _first_failure(exc)
-        return DecodeError(
-            f"response does not fit {name}: {field or '<root>'}: {reason}",
-            model=name,
-            field=field,
-        )
-    return DecodeError(f"response does not fit {name}", model=name)
-
-
-def _first_failure(exc: BaseException) -> tuple[str, str]:
-    path: list[str] = []
-    while isinstance(exc, cattrs.BaseValidationError) and exc.exceptions:
-        inner = exc.exceptions[0]
-        note = next((n for n in getattr(inner, "__notes__", []) if isinstance(n, str)), "")
-        key = _key_from_note(note)
-        if key:
-            path.append(key)
-        exc = inner
-    reason = "missing" if isinstance(exc, KeyError) else str(exc)[:200]
-    return ".".join(path), reason or type(exc).__name__
-
-
-def _key_from_note(note: Any) -> str:
-    # cattrs notes read "Structuring class Contact @ attribute createdAt"
-    # or "Structuring typing.List[str] @ index 3".
-    text = str(note)
-    if "@ attribute " in text:
-        return text.rsplit("@ attribute ", 1)[1]
-    if "@ index " in text:
-        return f"[{text.rsplit('@ index ', 1)[1]}]"
-    if "@ key " in text:
-        return f"[{text.rsplit('@ key ', 1)[1]}]"
-    return ""
 
 
 def items_of(data: Any, list_keys: tuple[str, ...]) -> list[Any]:
@@ -453,5 +384,31 @@ def structure_page(data: Any, model: type[T], list_keys: tuple[str, ...]) -> Pag
         items=items,
         next_cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
         has_more=bool(meta.get("hasMore", next_cursor is not None)),
+        total=total if isinstance(total, int) else None,
+    )
+
+
+def numbered_page(
+    data: Any, model: type[T], list_keys: tuple[str, ...], page: int, limit: int
+) -> Page[T]:
+    """One page of a page-numbered list, with the next page number as its cursor.
+
+    The end is ``page >= totalPages``, else ``hasMore``, else a short page.
+    """
+    items = structure(items_of(data, list_keys), list[model])  # type: ignore[valid-type]
+    meta: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    total_pages, has_more = meta.get("totalPages"), meta.get("hasMore")
+    if isinstance(total_pages, int) and not isinstance(total_pages, bool):
+        more = page < total_pages
+    elif isinstance(has_more, bool):
+        more = has_more
+    else:
+        # Nothing says: a full page may have a successor, a short one has none.
+        more = len(items) >= limit
+    total = meta.get("total")
+    return Page(
+        items=items,
+        next_cursor=str(page + 1) if more and items else None,
+        has_more=more and bool(items),
         total=total if isinstance(total, int) else None,
     )

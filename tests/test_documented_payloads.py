@@ -18,7 +18,7 @@ from msgflash_async import (
     ContactGroup,
 )
 from msgflash_async._bulk import delete_result, job_or_result
-from msgflash_async._converter import structure, structure_page, unstructure
+from msgflash_async._converter import numbered_page, structure, structure_page, unstructure
 from msgflash_async._exceptions import (
     ProviderError,
     RateLimitError,
@@ -47,7 +47,6 @@ from msgflash_async.models.contacts import ContactCreate, RemoveMembersResult
 from msgflash_async.models.jobs import BulkJobAccepted
 from msgflash_async.models.lookups import LookupAccepted, LookupStatus, NumberLookup
 from msgflash_async.models.statuses import OutgoingStatus, PublishedStatus, StatusType
-from msgflash_async.resources._base import numbered_page
 
 APRIL_FIRST = dt.datetime(2026, 4, 1, 10, 0, tzinfo=dt.timezone.utc)
 

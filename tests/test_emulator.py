@@ -536,3 +536,39 @@ async def test_run_emulator_serves_until_cancelled(capsys: pytest.CaptureFixture
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def test_emulator_takes_its_settings_object_and_knobs_on_top() -> None:
+    from msgflash_async.testing import EmulatorSettings
+
+    given = EmulatorSettings(rate_limit=None, message_step=0, read_receipts=False)
+    emu = Emulator(given, async_threshold=7, features=["webhooks"])
+    assert emu.settings.rate_limit is None
+    assert emu.settings.read_receipts is False
+    assert emu.settings.async_threshold == 7
+    assert emu.settings.features == {"webhooks"}
+    assert emu.state.settings is emu.settings
+    # The caller's object is copied, not changed.
+    assert given.async_threshold == 100
+    assert emu.settings is not given
+    assert Emulator(features=None).settings.features == EmulatorSettings().features
+
+
+def test_emulator_refuses_an_unknown_knob() -> None:
+    with pytest.raises(TypeError, match="no_such_knob"):
+        Emulator(no_such_knob=1)
+
+
+async def test_a_settings_object_shapes_the_served_emulator() -> None:
+    from msgflash_async.testing import EmulatorSettings
+
+    async with (
+        Emulator(EmulatorSettings(rate_limit=1)) as emu,
+        aiohttp.ClientSession(emu.base_url, headers=emu.headers()) as http,
+    ):
+        statuses = []
+        for _ in range(3):
+            async with http.get("/api/v1/contacts") as response:
+                statuses.append(response.status)
+        assert statuses[0] == 200
+        assert 429 in statuses

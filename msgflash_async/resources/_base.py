@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from .._converter import items_of, structure, structure_page
+from .._converter import items_of, numbered_page, structure, structure_page
 from .._exceptions import ValidationError
 from .._pagination import AsyncPaginator, Page, ResumeToken
 from .._protocol import api_path
@@ -130,32 +130,6 @@ class Resource:
             query=query,
             endpoint=f"GET {path}",
         )
-
-
-def numbered_page(
-    data: Any, model: type[T], list_keys: tuple[str, ...], page: int, limit: int
-) -> Page[T]:
-    """One page of a page-numbered list, with the next page number as its cursor.
-
-    The end is ``page >= totalPages``, else ``hasMore``, else a short page.
-    """
-    items = structure(items_of(data, list_keys), list[model])  # type: ignore[valid-type]
-    meta: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-    total_pages, has_more = meta.get("totalPages"), meta.get("hasMore")
-    if isinstance(total_pages, int) and not isinstance(total_pages, bool):
-        more = page < total_pages
-    elif isinstance(has_more, bool):
-        more = has_more
-    else:
-        # Nothing says: a full page may have a successor, a short one has none.
-        more = len(items) >= limit
-    total = meta.get("total")
-    return Page(
-        items=items,
-        next_cursor=str(page + 1) if more and items else None,
-        has_more=more and bool(items),
-        total=total if isinstance(total, int) else None,
-    )
 
 
 def page_number(cursor: str | None) -> int:

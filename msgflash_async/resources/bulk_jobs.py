@@ -5,8 +5,7 @@ The plumbing shared with the bulk calls lives in :mod:`msgflash_async._bulk`.
 
 from __future__ import annotations
 
-from .._bulk import BulkResult, cancel_job, finish_any, job_data, job_runner, merge_any, poll_job
-from .._converter import structure
+from .._bulk import BulkResult, cancel_job, finish_any, job_runner, merge_any, poll_job
 from .._jobs import DEFAULT_POLL_INTERVAL, DEFAULT_STALL_TIMEOUT, JobHandle
 from .._pagination import AsyncPaginator, resolve_resume
 from .._validation import MAX_PAGE_SIZE, check_limit
@@ -48,8 +47,7 @@ class BulkJobs(Resource):
 
     async def get(self, job_id: str) -> BulkJob:
         """The full job."""
-        response = await self._call("GET", api_path("contacts", "bulk-jobs", job_id))
-        return structure(job_data(response.data), BulkJob)
+        return await self._get(api_path("contacts", "bulk-jobs", job_id), BulkJob)
 
     async def progress(self, job_id: str) -> BulkJob:
         """The job as its progress endpoint reports it (the one meant for polling)."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+import attrs
 from aiohttp import web
 
 from . import (
@@ -59,6 +60,15 @@ ROUTE_MODULES: tuple[RouteInstaller, ...] = (
 CLIENT_MAX_SIZE = 8 * 1024 * 1024
 
 
+def _settings(settings: EmulatorSettings | None, knobs: dict[str, Any]) -> EmulatorSettings:
+    """``settings`` (a copy, the caller's object stays as it is) with ``knobs`` applied."""
+    if "features" in knobs and knobs["features"] is not None:
+        knobs = {**knobs, "features": set(knobs["features"])}  # plan switches
+    elif "features" in knobs:
+        knobs = {k: v for k, v in knobs.items() if k != "features"}
+    return attrs.evolve(settings if settings is not None else EmulatorSettings(), **knobs)
+
+
 def build_app(state: EmulatorState, extra: Iterable[RouteInstaller] = ()) -> web.Application:
     """The emulator's ``web.Application`` (useful with aiohttp's own test utilities)."""
     app = web.Application(middlewares=build_middlewares(state), client_max_size=CLIENT_MAX_SIZE)
@@ -82,43 +92,25 @@ class Emulator(MessagingMixin):
 
     def __init__(
         self,
+        settings: EmulatorSettings | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        rate_limit: int | None = 10,
-        monthly_api_quota: int | None = None,
-        max_contact_groups: int | None = 50,
-        job_rate: float | None = 1000.0,
-        job_start_delay: float = 0.05,
-        async_threshold: int = 100,
-        record_requests: bool = True,
-        message_step: float | None = 0.2,
-        monthly_outbound_quota: int | None = None,
-        subscription_active: bool = True,
-        campaign_rate: float | None = 200.0,
-        features: Iterable[str] | None = None,
         api_key: str | None = None,
         team_key: str | None = None,
         team_id: str | None = None,
         instance_id: str | None = None,
         clock: Callable[[], float] | None = None,
         extra_routes: Sequence[RouteInstaller] = (),
+        **knobs: Any,
     ) -> None:
-        self.settings = EmulatorSettings(
-            rate_limit=rate_limit,
-            monthly_api_quota=monthly_api_quota,
-            max_contact_groups=max_contact_groups,
-            async_threshold=async_threshold,
-            job_rate=job_rate,
-            job_start_delay=job_start_delay,
-            record_requests=record_requests,
-            message_step=message_step,
-            monthly_outbound_quota=monthly_outbound_quota,
-            subscription_active=subscription_active,
-            campaign_rate=campaign_rate,
-        )
-        if features is not None:  # plan switches: {"campaigns", "statuses", "webhooks"}
-            self.settings.features = set(features)
+        """Serve with ``settings`` (default :class:`EmulatorSettings`), changed by ``knobs``.
+
+        ``knobs`` are :class:`EmulatorSettings` fields given as keywords
+        (``Emulator(rate_limit=None, message_step=0)``); an unknown one is a
+        ``TypeError``. ``features`` may be any iterable of feature names.
+        """
+        self.settings = _settings(settings, knobs)
         self.state = EmulatorState(
             self.settings,
             api_key=api_key,
