@@ -15,11 +15,10 @@ from typing import Any, TypeAlias, TypeVar
 import attrs
 
 from ._converter import structure
-from ._exceptions import ValidationError
 from ._jobs import BulkOperation, JobRunner, split
 from ._protocol import api_path
 from ._session import Response, Session
-from ._validation import MAX_IDS_PER_CALL, check_ids
+from ._validation import MAX_IDS_PER_CALL, check_ids, check_positive
 from .models.contacts import AddMembersResult, BulkDeleteResult, RemoveMembersResult
 from .models.jobs import BulkJob, BulkJobAccepted, BulkJobOperation
 
@@ -128,8 +127,7 @@ def job_runner(
     interval: float,
 ) -> JobRunner[R]:
     """How a handle polls, cancels, reads and merges the jobs of one operation."""
-    if not interval > 0:
-        raise ValidationError("must be > 0", field="poll_interval")
+    check_positive(interval, "poll_interval")
 
     async def poll(job_id: str) -> BulkJob:
         return await poll_job(session, job_id)

@@ -24,6 +24,7 @@ __all__ = [
     "check_limit",
     "check_list_args",
     "check_phone",
+    "check_positive",
     "check_search",
     "check_text",
     "is_loopback",
@@ -89,6 +90,13 @@ def check_limit(
     if bad:
         expected = "a positive integer" if maximum is None else f"an integer from 1 to {maximum}"
         raise ValidationError(f"expected {expected}, got {value!r}", field=field)
+    return value
+
+
+def check_positive(value: float, field: str) -> float:
+    """``value`` if it is a number of seconds greater than zero (an interval)."""
+    if not value > 0:
+        raise ValidationError("must be > 0", field=field)
     return value
 
 

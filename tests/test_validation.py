@@ -12,6 +12,7 @@ from msgflash_async._validation import (
     check_ids,
     check_limit,
     check_phone,
+    check_positive,
     check_search,
     check_text,
     is_loopback,
@@ -168,3 +169,11 @@ def test_check_limit_without_maximum_takes_any_positive_integer() -> None:
     for bad in (0, -1, True, 1.5):
         with pytest.raises(ValidationError, match="positive integer"):
             check_limit(bad, maximum=None)  # type: ignore[arg-type]
+
+
+def test_check_positive_names_the_argument() -> None:
+    assert check_positive(0.5, "poll_interval") == 0.5
+    for bad in (0, -1.0):
+        with pytest.raises(ValidationError, match="must be > 0") as caught:
+            check_positive(bad, "poll_interval")
+        assert caught.value.field == "poll_interval"

@@ -22,6 +22,7 @@ from .._exceptions import (
     ValidationError,
 )
 from .._stall import DEFAULT_STALL_TIMEOUT
+from .._validation import check_positive
 from ..models.campaigns import (
     Campaign,
     CampaignContent,
@@ -117,8 +118,7 @@ class Campaigns(Resource):
         """
         campaign_id = campaign.id if isinstance(campaign, Campaign) else campaign
         api_path("campaigns", campaign_id)  # refuses an unusable id now
-        if not poll_interval > 0:
-            raise ValidationError("must be > 0", field="poll_interval")
+        check_positive(poll_interval, "poll_interval")
         if stall_timeout is not None and not stall_timeout > 0:
             raise ValidationError("must be > 0 seconds, or None", field="stall_timeout")
         return CampaignHandle(

@@ -38,7 +38,7 @@ from .._jobs import (
 )
 from .._pagination import AsyncPaginator, Page
 from .._repr import tolerant_repr
-from .._validation import MAX_PAGE_SIZE, check_limit
+from .._validation import MAX_PAGE_SIZE, check_limit, check_positive
 from ..models.jobs import BulkJob, BulkJobOperation, BulkJobStatus, BulkProgress
 from ..models.lookups import (
     ImportContactsResult,
@@ -219,8 +219,7 @@ class NumberLookups(Resource):
         return AsyncPaginator(fetch, max_items=max_items)
 
     def _runner(self, interval: float) -> JobRunner[LookupResult]:
-        if not interval > 0:
-            raise ValidationError("must be > 0", field="poll_interval")
+        check_positive(interval, "poll_interval")
 
         async def poll(lookup_id: str) -> BulkJob:
             lookup = await self.progress(lookup_id)
