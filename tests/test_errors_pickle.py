@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import msgflash_async
-from msgflash_async import MsgFlashClient
+from msgflash_async import MsgFlashClient, RetryPolicy
 from msgflash_async import _exceptions as exc
 from msgflash_async.models.jobs import BulkJob, BulkJobStatus
 from msgflash_async.models.messages import Message, MessageStatus
@@ -170,7 +170,8 @@ async def team_client(msgflash_emulator: Emulator) -> AsyncIterator[MsgFlashClie
         team_id=msgflash_emulator.team_id,
         base_url=msgflash_emulator.base_url,
         rate_limit=None,
-        max_retries=0,
+        # No retries at all, a 429 included (its budget is apart from max_retries).
+        max_retries=RetryPolicy(max_retries=0, rate_limit_retries=0),
         timeout=0.3,
     ) as client:
         yield client
