@@ -20,7 +20,14 @@ from attrs import frozen
 
 from .._repr import tolerant_attrs_reprs
 from ._enums import OpenEnum
-from .messages import Button, MessageType, SafetyDecision
+from .messages import (
+    Button,
+    MessageType,
+    SafetyDecision,
+    copied_variables,
+    optional_buttons,
+    optional_message_type,
+)
 
 __all__ = [
     "Campaign",
@@ -115,18 +122,6 @@ class Recipients:
         return self
 
 
-def _message_type(value: MessageType | str | None) -> MessageType | None:
-    return None if value is None else MessageType(value)
-
-
-def _buttons(value: Iterable[Button] | None) -> tuple[Button, ...] | None:
-    return None if value is None else tuple(value)
-
-
-def _variables(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if value is None else dict(value)
-
-
 @frozen
 class CampaignContent:
     """What every recipient gets: a template (``template_id``) or direct content (``type``).
@@ -137,14 +132,16 @@ class CampaignContent:
     """
 
     template_id: str | None = None
-    variables: dict[str, Any] | None = attrs.field(default=None, converter=_variables, hash=False)
-    type: MessageType | None = attrs.field(default=None, converter=_message_type)
+    variables: dict[str, Any] | None = attrs.field(
+        default=None, converter=copied_variables, hash=False
+    )
+    type: MessageType | None = attrs.field(default=None, converter=optional_message_type)
     body: str | None = None
     media_url: str | None = None
     title: str | None = None
     description: str | None = None
     footer: str | None = None
-    buttons: tuple[Button, ...] | None = attrs.field(default=None, converter=_buttons)
+    buttons: tuple[Button, ...] | None = attrs.field(default=None, converter=optional_buttons)
 
     def validate(self) -> CampaignContent:
         from ._campaign_rules import validate_content

@@ -258,15 +258,15 @@ class Button:
         )
 
 
-def _message_type(value: MessageType | str | None) -> MessageType | None:
+def optional_message_type(value: MessageType | str | None) -> MessageType | None:
     return None if value is None else MessageType(value)
 
 
-def _buttons(value: Iterable[Button] | None) -> tuple[Button, ...] | None:
+def optional_buttons(value: Iterable[Button] | None) -> tuple[Button, ...] | None:
     return None if value is None else tuple(value)
 
 
-def _variables(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def copied_variables(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     # A copy: the caller's dict may change after the message was built.
     return None if value is None else dict(value)
 
@@ -284,7 +284,7 @@ class OutgoingMessage:
 
     instance_id: str | None  # None: the client's default instance, filled in at send
     to: str
-    type: MessageType | None = attrs.field(default=None, converter=_message_type)
+    type: MessageType | None = attrs.field(default=None, converter=optional_message_type)
     template_id: str | None = None
     text: str | None = None
     media_url: str | None = None
@@ -293,11 +293,13 @@ class OutgoingMessage:
     location_name: str | None = None
     location_address: str | None = None
     contact_id: str | None = None
-    variables: dict[str, Any] | None = attrs.field(default=None, converter=_variables, hash=False)
+    variables: dict[str, Any] | None = attrs.field(
+        default=None, converter=copied_variables, hash=False
+    )
     title: str | None = None
     description: str | None = None
     footer: str | None = None
-    buttons: tuple[Button, ...] | None = attrs.field(default=None, converter=_buttons)
+    buttons: tuple[Button, ...] | None = attrs.field(default=None, converter=optional_buttons)
     scheduled_at: dt.datetime | None = None
 
     def validate(self) -> OutgoingMessage:
