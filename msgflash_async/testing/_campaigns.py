@@ -13,7 +13,6 @@ The running itself is :mod:`._campaign_runner`'s.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aiohttp import web
@@ -54,18 +53,7 @@ def check_campaign_body(body: dict[str, Any]) -> float | None:
 
 
 def _schedule(check: Validator) -> float | None:
-    raw = check.body.get("schedule")
-    if raw is None:
-        check.fail("schedule", "is required")
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        check.fail("schedule", "must be an ISO 8601 date-time")
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.timestamp()  # a past time starts the campaign at once
+    return check.timestamp("schedule")  # a past time starts the campaign at once
 
 
 def _check_recipients(check: Validator) -> None:

@@ -267,6 +267,21 @@ class Validator:
             return None
         return str(value)
 
+    def timestamp(self, field: str) -> float | None:
+        """A required ISO 8601 date-time as epoch seconds; no offset reads as UTC."""
+        raw = self.body.get(field)
+        if raw is None:
+            self.fail(field, "is required")
+            return None
+        try:
+            moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(field, "must be an ISO 8601 date-time")
+            return None
+        if moment.tzinfo is None:  # read as UTC rather than the server's local time
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+
     def string_list(self, field: str) -> list[str] | None:
         value = self.body.get(field)
         if value is None:

@@ -142,18 +142,9 @@ def _check_buttons(check: Validator) -> None:
 
 
 def _scheduled_at(check: Validator) -> float | None:
-    raw = check.body.get("scheduledAt")
-    if raw is None:
-        check.fail("scheduledAt", "is required")
+    at = check.timestamp("scheduledAt")
+    if at is None:
         return None
-    try:
-        moment = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        check.fail("scheduledAt", "must be an ISO 8601 date-time")
-        return None
-    if moment.tzinfo is None:  # no offset: read as UTC rather than the server's local time
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    at = moment.timestamp()
     if at <= dt.datetime.now(dt.timezone.utc).timestamp():
         check.fail("scheduledAt", "must be in the future")
     return at
